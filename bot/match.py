@@ -1,0 +1,165 @@
+"""Match articles against every topic at once.
+
+All word and phrase terms of all topics compile into one index keyed by first
+word (exact, or by prefix length for wildcards), so the cost per article grows
+with its length, not with the number of topics: each token costs one dict probe
+plus one per distinct wildcard length, and only topics that some term touched
+are evaluated.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from bot.models import Article, Hit, TopicMatch
+from bot.normalize import Token, tokenize
+from bot.rules import FIELDS, Pattern, RuleSet, Term, Topic, TopicRef
+
+TITLE_WEIGHT = 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    pattern: int
+    field: str
+    start: int
+    end: int
+
+
+class Matcher:
+    """A RuleSet compiled for matching; build once per rules version."""
+
+    def __init__(self, rules: RuleSet) -> None:
+        self.rules = rules
+        self._patterns: list[Pattern] = []
+        self._ids: dict[tuple, int] = {}
+        self._exact: dict[str, list[int]] = defaultdict(list)
+        self._prefix: dict[str, list[int]] = defaultdict(list)
+        self._prefix_lengths: list[int] = []
+        self._users: dict[int, set[str]] = defaultdict(set)
+        self._dependents: dict[str, set[str]] = defaultdict(set)
+        self._rank = {t.id: i for i, t in enumerate(rules.topics)}
+        for topic in rules.topics:
+            self._index_topic(topic)
+        self._prefix_lengths.sort()
+
+    def _index_topic(self, topic: Topic) -> None:
+        groups = [topic.any, topic.none, topic.exclude, *topic.all]
+        for term in (t for g in groups for t in g):
+            if isinstance(term, TopicRef):
+                self._dependents[term.topic_id].add(topic.id)
+            else:
+                self._users[self._pattern_id(term)].add(topic.id)
+
+    def _pattern_id(self, pattern: Pattern) -> int:
+        key = pattern.words
+        if key not in self._ids:
+            self._ids[key] = len(self._patterns)
+            self._patterns.append(pattern)
+            word, is_prefix = key[0]
+            if is_prefix:
+                self._prefix[word].append(self._ids[key])
+                if len(word) not in self._prefix_lengths:
+                    self._prefix_lengths.append(len(word))
+            else:
+                self._exact[word].append(self._ids[key])
+        return self._ids[key]
+
+    def _scan(self, field: str, tokens: list[Token]) -> list[_Found]:
+        out = []
+        for i, tok in enumerate(tokens):
+            cands = list(self._exact.get(tok.norm, ()))
+            for n in self._prefix_lengths:
+                if n > len(tok.norm):
+                    break
+                cands.extend(self._prefix.get(tok.norm[:n], ()))
+            for pid in cands:
+                words = self._patterns[pid].words
+                if _phrase_at(words, tokens, i):
+                    end = tokens[i + len(words) - 1].end
+                    out.append(_Found(pid, field, tok.start, end))
+        return out
+
+    def match(self, article: Article) -> list[TopicMatch]:
+        """Every topic this article matches, with the hits that explain it."""
+        texts = {"title": article.title, "summary": article.summary, "body": article.body}
+        found: dict[int, list[_Found]] = defaultdict(list)
+        for field in FIELDS:
+            for f in self._scan(field, tokenize(texts[field])):
+                found[f.pattern].append(f)
+        touched = {tid for pid in found for tid in self._users[pid]}
+        stack = list(touched)
+        while stack:
+            for dep in self._dependents.get(stack.pop(), ()):
+                if dep not in touched:
+                    touched.add(dep)
+                    stack.append(dep)
+        matched: dict[str, tuple[Hit, ...]] = {}
+        for tid in sorted(touched, key=self._rank.__getitem__):
+            topic = self.rules.topics[self._rank[tid]]
+            hits = _Evaluation(self, topic, found, texts, matched).run()
+            if hits is not None:
+                matched[tid] = hits
+        return [
+            TopicMatch(t.id, t.name, matched[t.id]) for t in self.rules.topics if t.id in matched
+        ]
+
+
+def _phrase_at(words: tuple[tuple[str, bool], ...], tokens: list[Token], i: int) -> bool:
+    if i + len(words) > len(tokens):
+        return False
+    for (word, is_prefix), tok in zip(words, tokens[i:], strict=False):
+        if not (tok.norm.startswith(word) if is_prefix else tok.norm == word):
+            return False
+    return True
+
+
+class _Evaluation:
+    """Decides one topic from the hits found in one article."""
+
+    def __init__(self, m: Matcher, topic: Topic, found: dict, texts: dict, matched: dict) -> None:
+        self.m, self.topic, self.found, self.texts, self.matched = m, topic, found, texts, matched
+        self.excluded = [
+            f for p in topic.exclude for f in found.get(m._ids[p.words], ())
+        ]
+
+    def hits(self, terms: tuple[Term, ...]) -> list[Hit]:
+        out: list[Hit] = []
+        for term in terms:
+            if isinstance(term, TopicRef):
+                out.extend(self.matched.get(term.topic_id, ()))
+                continue
+            for f in self.found.get(self.m._ids[term.words], ()):
+                if f.field in self.topic.fields and not self._is_excluded(f):
+                    text = self.texts[f.field][f.start : f.end]
+                    out.append(Hit(term.label, f.field, f.start, f.end, text))
+        return out
+
+    def _is_excluded(self, f: _Found) -> bool:
+        return any(
+            x.field == f.field and x.start <= f.start and f.end <= x.end for x in self.excluded
+        )
+
+    def run(self) -> tuple[Hit, ...] | None:
+        t = self.topic
+        any_hits = self.hits(t.any)
+        if t.any and not any_hits:
+            return None
+        group_hits = [self.hits(g) for g in t.all]
+        if not all(group_hits) or self.hits(t.none):
+            return None
+        hits = _outermost([*any_hits, *(h for g in group_hits for h in g)])
+        score = sum(TITLE_WEIGHT if h.field == "title" else 1 for h in hits)
+        return tuple(hits) if score >= t.min_hits else None
+
+
+def _outermost(hits: list[Hit]) -> list[Hit]:
+    """Drop duplicate hits and hits inside a longer hit, in text order."""
+    unique = sorted(set(hits), key=lambda h: (FIELDS.index(h.field), h.start, -h.end))
+    out: list[Hit] = []
+    for h in unique:
+        inside = any(o.field == h.field and o.start <= h.start and h.end <= o.end for o in out)
+        if not inside:
+            out.append(h)
+    return out
