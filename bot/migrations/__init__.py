@@ -1,0 +1,1 @@
+"""Alembic migrations; ``bot.store.engine.migrate`` runs them at start-up."""

@@ -1,0 +1,58 @@
+"""The store: SQLAlchemy Core over SQLite (default) or PostgreSQL.
+
+One facade, one module per area: feeds, items (and articles), subscriptions and
+the outbox. Schema changes go through Alembic migrations, run at open time.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from bot.store.base import utcnow
+from bot.store.engine import create_engine, migrate
+from bot.store.feeds import FeedStore
+from bot.store.items import ItemStore
+from bot.store.outbox import Outbox
+from bot.store.schema import meta
+from bot.store.subs import SubscriptionStore
+
+
+class Store:
+    """Everything newsbot keeps between runs."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.feeds = FeedStore(engine)
+        self.items = ItemStore(engine)
+        self.subs = SubscriptionStore(engine)
+        self.outbox = Outbox(engine)
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Connect, migrate the schema to the newest version, and return the store."""
+        engine = create_engine(url)
+        migrate(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.engine.dispose()
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Upsert a small piece of bookkeeping (e.g. the last good cycle)."""
+        with self.engine.begin() as conn:
+            if conn.execute(meta.update().where(meta.c.key == key).values(value=value)).rowcount:
+                return
+            conn.execute(meta.insert().values(key=key, value=value))
+
+    def get_meta(self, key: str) -> str | None:
+        """A bookkeeping value, or None."""
+        with self.engine.connect() as conn:
+            return conn.scalar(sa.select(meta.c.value).where(meta.c.key == key))
+
+    def heartbeat(self) -> None:
+        """Record that a cycle finished; the healthcheck reads this."""
+        self.set_meta("last_cycle_at", utcnow().isoformat())
+
+
+__all__ = ["Store"]

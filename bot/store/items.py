@@ -1,0 +1,106 @@
+"""Seen items, articles and their matches: the store decides what is new."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+
+import sqlalchemy as sa
+
+from bot.models import Article, Entry, TopicMatch
+from bot.store.base import insert_ignore, utcnow
+from bot.store.schema import articles, feeds, items, matches, outbox
+
+
+def key_hash(key: str) -> str:
+    """Item keys (GUIDs, URLs) can be long; store a fixed-size digest."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+class ItemStore:
+    """Which items a feed has shown, and the articles and alerts they produced."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def unseen(self, feed_id: int, entries: Sequence[Entry]) -> list[Entry]:
+        """The entries this feed has never shown before, in feed order."""
+        if not entries:
+            return []
+        hashes = {key_hash(e.key) for e in entries}
+        with self.engine.connect() as conn:
+            seen = set(
+                conn.scalars(
+                    sa.select(items.c.key_hash).where(
+                        items.c.feed_id == feed_id, items.c.key_hash.in_(hashes)
+                    )
+                )
+            )
+        out, dupes = [], set()
+        for e in entries:
+            h = key_hash(e.key)
+            if h not in seen and h not in dupes:
+                dupes.add(h)
+                out.append(e)
+        return out
+
+    def mark_seen(self, feed_id: int, entries: Iterable[Entry], *, first_poll: bool = False) -> int:
+        """Record entries as seen without alerting; on first poll, also mark the feed."""
+        now = utcnow()
+        rows = [{"feed_id": feed_id, "key_hash": key_hash(e.key), "seen_at": now} for e in entries]
+        with self.engine.begin() as conn:
+            new = insert_ignore(conn, items, rows, ("feed_id", "key_hash"))
+            values: dict = {"items_seen": feeds.c.items_seen + new}
+            if first_poll:
+                values["first_polled_at"] = now
+            conn.execute(feeds.update().where(feeds.c.id == feed_id).values(**values))
+        return new
+
+    def record_article(
+        self,
+        feed_id: int,
+        entry: Entry,
+        article: Article,
+        found: Sequence[TopicMatch],
+        alerts: Sequence[tuple[int, str]],
+    ) -> bool:
+        """Store the item, its article, matches and outbox rows in one transaction.
+
+        Either all of it is stored or none, so a crash mid-cycle re-processes the
+        item next time and an alert is never lost. Returns False if the item was
+        already recorded (by an earlier run), in which case nothing is written.
+        """
+        now = utcnow()
+        with self.engine.begin() as conn:
+            row = {"feed_id": feed_id, "key_hash": key_hash(entry.key), "seen_at": now}
+            if not insert_ignore(conn, items, [row], ("feed_id", "key_hash")):
+                return False
+            item_id = conn.scalar(
+                sa.select(items.c.id).where(
+                    items.c.feed_id == feed_id, items.c.key_hash == row["key_hash"]
+                )
+            )
+            conn.execute(feeds.update().where(feeds.c.id == feed_id).values(
+                items_seen=feeds.c.items_seen + 1))
+            if not found:
+                return True
+            article_id = conn.execute(
+                articles.insert().values(
+                    item_id=item_id, url=article.url, title=article.title[:2000],
+                    source=article.source[:200], published_at=article.published,
+                    text_source=article.text_source, created_at=now,
+                )
+            ).inserted_primary_key[0]
+            conn.execute(matches.insert(), [
+                {"article_id": article_id, "topic_id": m.topic_id,
+                 "hits": [asdict(h) for h in m.hits[:50]]}
+                for m in found
+            ])
+            rows = [
+                {"chat_id": chat_id, "article_id": article_id, "text": text, "status": "pending",
+                 "attempts": 0, "next_attempt_at": now, "created_at": now}
+                for chat_id, text in alerts
+            ]
+            insert_ignore(conn, outbox, rows, ("chat_id", "article_id"))
+        return True

@@ -1,0 +1,103 @@
+"""Table definitions (SQLAlchemy Core), portable across SQLite and PostgreSQL.
+
+Migrations in ``bot/migrations`` create these; this module is what queries use.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+feeds = sa.Table(
+    "feeds",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("config_url", sa.String(2048), nullable=False, unique=True),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("language", sa.String(16)),
+    sa.Column("enabled", sa.Boolean, nullable=False, default=True),
+    sa.Column("etag", sa.String(512)),
+    sa.Column("last_modified", sa.String(128)),
+    sa.Column("first_polled_at", sa.DateTime(timezone=True)),
+    sa.Column("last_success_at", sa.DateTime(timezone=True)),
+    sa.Column("last_error_at", sa.DateTime(timezone=True)),
+    sa.Column("last_error", sa.Text),
+    sa.Column("error_kind", sa.String(32)),
+    sa.Column("consecutive_failures", sa.Integer, nullable=False, default=0),
+    sa.Column("items_seen", sa.Integer, nullable=False, default=0),
+)
+
+items = sa.Table(
+    "items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("feed_id", sa.Integer, sa.ForeignKey("feeds.id"), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False),
+    sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("feed_id", "key_hash", name="uq_items_feed_key"),
+)
+
+articles = sa.Table(
+    "articles",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id"), nullable=False),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("published_at", sa.DateTime(timezone=True)),
+    sa.Column("text_source", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+matches = sa.Table(
+    "matches",
+    metadata,
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id"), primary_key=True),
+    sa.Column("topic_id", sa.String(40), primary_key=True),
+    sa.Column("hits", sa.JSON, nullable=False),
+)
+
+chats = sa.Table(
+    "chats",
+    metadata,
+    sa.Column("chat_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("deactivated_reason", sa.Text),
+)
+
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("chat_id", sa.BigInteger, sa.ForeignKey("chats.chat_id"), primary_key=True),
+    sa.Column("topic_id", sa.String(40), primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("chat_id", sa.BigInteger, nullable=False),
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id"), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.Column("message_id", sa.BigInteger),
+    sa.Column("last_error", sa.Text),
+    sa.UniqueConstraint("chat_id", "article_id", name="uq_outbox_chat_article"),
+    sa.Index("ix_outbox_due", "status", "next_attempt_at"),
+)
+
+meta = sa.Table(
+    "meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
