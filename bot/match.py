@@ -120,9 +120,7 @@ class _Evaluation:
 
     def __init__(self, m: Matcher, topic: Topic, found: dict, texts: dict, matched: dict) -> None:
         self.m, self.topic, self.found, self.texts, self.matched = m, topic, found, texts, matched
-        self.excluded = [
-            f for p in topic.exclude for f in found.get(m._ids[p.words], ())
-        ]
+        self.excluded = [f for p in topic.exclude for f in found.get(m._ids[p.words], ())]
 
     def hits(self, terms: tuple[Term, ...]) -> list[Hit]:
         out: list[Hit] = []

@@ -52,6 +52,7 @@ class Entry:
     title: str
     summary: str
     published: datetime | None
+    content: str = ""
 
 
 @dataclass(frozen=True, slots=True)

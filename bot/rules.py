@@ -110,9 +110,7 @@ def parse_pattern(term: str) -> Pattern:
         out.extend((w, False) for w in folded[:-1])
         last = folded[-1]
         if prefix and len(last) < MIN_PREFIX:
-            raise ValueError(
-                f"'{term}': a wildcard needs at least {MIN_PREFIX} letters before '*'"
-            )
+            raise ValueError(f"'{term}': a wildcard needs at least {MIN_PREFIX} letters before '*'")
         out.append((last, prefix))
     if not out:
         raise ValueError("empty term")

@@ -19,9 +19,7 @@ from bot.yamlfile import describe, dotted, read_yaml
 
 ENV_PREFIX = "NEWSBOT_"
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
-DEFAULT_USER_AGENT = (
-    "newsbot/0.1 (+https://github.com/newsbot/newsbot; self-hosted news monitor)"
-)
+DEFAULT_USER_AGENT = "newsbot/0.1 (+https://github.com/newsbot/newsbot; self-hosted news monitor)"
 
 
 class _Section(BaseModel):

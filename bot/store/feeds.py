@@ -46,8 +46,13 @@ class FeedStore:
                 else:
                     conn.execute(
                         feeds.insert().values(
-                            config_url=url, url=url, name=name, language=lang, enabled=True,
-                            consecutive_failures=0, items_seen=0,
+                            config_url=url,
+                            url=url,
+                            name=name,
+                            language=lang,
+                            enabled=True,
+                            consecutive_failures=0,
+                            items_seen=0,
                         )
                     )
             gone = [u for u in rows if u not in wanted]
@@ -62,8 +67,12 @@ class FeedStore:
             rows = conn.execute(sa.select(feeds).where(feeds.c.enabled).order_by(feeds.c.id))
             return [
                 FeedSource(
-                    id=r.id, config_url=r.config_url, url=r.url, name=r.name,
-                    etag=r.etag, last_modified=r.last_modified,
+                    id=r.id,
+                    config_url=r.config_url,
+                    url=r.url,
+                    name=r.name,
+                    etag=r.etag,
+                    last_modified=r.last_modified,
                     first_polled=r.first_polled_at is not None,
                 )
                 for r in rows
@@ -88,7 +97,9 @@ class FeedStore:
                 feeds.update()
                 .where(feeds.c.id == feed_id)
                 .values(
-                    last_error_at=utcnow(), last_error=message[:2000], error_kind=kind,
+                    last_error_at=utcnow(),
+                    last_error=message[:2000],
+                    error_kind=kind,
                     consecutive_failures=feeds.c.consecutive_failures + 1,
                 )
             )
@@ -99,8 +110,13 @@ class FeedStore:
             rows = conn.execute(sa.select(feeds).where(feeds.c.enabled).order_by(feeds.c.id))
             return [
                 FeedHealth(
-                    r.name, r.url, as_utc(r.last_success_at), as_utc(r.last_error_at),
-                    r.last_error, r.consecutive_failures, r.items_seen,
+                    r.name,
+                    r.url,
+                    as_utc(r.last_success_at),
+                    as_utc(r.last_error_at),
+                    r.last_error,
+                    r.consecutive_failures,
+                    r.items_seen,
                 )
                 for r in rows
             ]

@@ -81,25 +81,45 @@ class ItemStore:
                     items.c.feed_id == feed_id, items.c.key_hash == row["key_hash"]
                 )
             )
-            conn.execute(feeds.update().where(feeds.c.id == feed_id).values(
-                items_seen=feeds.c.items_seen + 1))
+            conn.execute(
+                feeds.update()
+                .where(feeds.c.id == feed_id)
+                .values(items_seen=feeds.c.items_seen + 1)
+            )
             if not found:
                 return True
             article_id = conn.execute(
                 articles.insert().values(
-                    item_id=item_id, url=article.url, title=article.title[:2000],
-                    source=article.source[:200], published_at=article.published,
-                    text_source=article.text_source, created_at=now,
+                    item_id=item_id,
+                    url=article.url,
+                    title=article.title[:2000],
+                    source=article.source[:200],
+                    published_at=article.published,
+                    text_source=article.text_source,
+                    created_at=now,
                 )
             ).inserted_primary_key[0]
-            conn.execute(matches.insert(), [
-                {"article_id": article_id, "topic_id": m.topic_id,
-                 "hits": [asdict(h) for h in m.hits[:50]]}
-                for m in found
-            ])
+            conn.execute(
+                matches.insert(),
+                [
+                    {
+                        "article_id": article_id,
+                        "topic_id": m.topic_id,
+                        "hits": [asdict(h) for h in m.hits[:50]],
+                    }
+                    for m in found
+                ],
+            )
             rows = [
-                {"chat_id": chat_id, "article_id": article_id, "text": text, "status": "pending",
-                 "attempts": 0, "next_attempt_at": now, "created_at": now}
+                {
+                    "chat_id": chat_id,
+                    "article_id": article_id,
+                    "text": text,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                }
                 for chat_id, text in alerts
             ]
             insert_ignore(conn, outbox, rows, ("chat_id", "article_id"))

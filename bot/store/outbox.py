@@ -50,23 +50,40 @@ class Outbox:
 
     def mark_sent(self, alert_id: int, message_id: int) -> None:
         """Telegram accepted the message."""
-        self._set(outbox.c.id == alert_id, status="sent", sent_at=utcnow(),
-                  message_id=message_id, attempts=outbox.c.attempts + 1, last_error=None)
+        self._set(
+            outbox.c.id == alert_id,
+            status="sent",
+            sent_at=utcnow(),
+            message_id=message_id,
+            attempts=outbox.c.attempts + 1,
+            last_error=None,
+        )
 
     def retry_at(self, alert_id: int, when: datetime, error: str) -> None:
         """A transient failure: try again at ``when``."""
-        self._set(outbox.c.id == alert_id, next_attempt_at=when, last_error=error[:1000],
-                  attempts=outbox.c.attempts + 1)
+        self._set(
+            outbox.c.id == alert_id,
+            next_attempt_at=when,
+            last_error=error[:1000],
+            attempts=outbox.c.attempts + 1,
+        )
 
     def mark_failed(self, alert_id: int, error: str) -> None:
         """Telegram refused this message for good (kept, with the reason, for admins)."""
-        self._set(outbox.c.id == alert_id, status="failed", last_error=error[:1000],
-                  attempts=outbox.c.attempts + 1)
+        self._set(
+            outbox.c.id == alert_id,
+            status="failed",
+            last_error=error[:1000],
+            attempts=outbox.c.attempts + 1,
+        )
 
     def drop_chat(self, chat_id: int, reason: str) -> None:
         """The chat blocked the bot: its pending alerts can never be delivered."""
-        self._set((outbox.c.chat_id == chat_id) & (outbox.c.status == "pending"),
-                  status="dropped", last_error=reason[:1000])
+        self._set(
+            (outbox.c.chat_id == chat_id) & (outbox.c.status == "pending"),
+            status="dropped",
+            last_error=reason[:1000],
+        )
 
     def counts(self) -> dict[str, int]:
         """How many rows are in each status."""

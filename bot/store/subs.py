@@ -21,7 +21,8 @@ class SubscriptionStore:
         row = {"chat_id": chat_id, "active": True, "created_at": utcnow()}
         if not insert_ignore(conn, chats, [row], ("chat_id",)):
             conn.execute(
-                chats.update().where(chats.c.chat_id == chat_id)
+                chats.update()
+                .where(chats.c.chat_id == chat_id)
                 .values(active=True, deactivated_reason=None)
             )
 
@@ -45,11 +46,13 @@ class SubscriptionStore:
     def topics_of(self, chat_id: int) -> list[str]:
         """The topic ids a chat subscribes to."""
         with self.engine.connect() as conn:
-            return list(conn.scalars(
-                sa.select(subscriptions.c.topic_id)
-                .where(subscriptions.c.chat_id == chat_id)
-                .order_by(subscriptions.c.topic_id)
-            ))
+            return list(
+                conn.scalars(
+                    sa.select(subscriptions.c.topic_id)
+                    .where(subscriptions.c.chat_id == chat_id)
+                    .order_by(subscriptions.c.topic_id)
+                )
+            )
 
     def subscribers(self, topic_ids: Iterable[str]) -> dict[int, set[str]]:
         """Active chats subscribed to any of ``topic_ids``, with the topics they want."""
@@ -71,6 +74,7 @@ class SubscriptionStore:
         """The bot was blocked or removed: stop alerting this chat until it returns."""
         with self.engine.begin() as conn:
             conn.execute(
-                chats.update().where(chats.c.chat_id == chat_id)
+                chats.update()
+                .where(chats.c.chat_id == chat_id)
                 .values(active=False, deactivated_reason=reason[:500])
             )

@@ -1,0 +1,87 @@
+"""Main-text extraction with trafilatura, in a pool of worker processes.
+
+trafilatura (lxml underneath) can crash under threads (trafilatura issue 840),
+and extraction is CPU-bound, so it runs in a ``ProcessPoolExecutor``: it keeps
+the event loop responsive, uses every core, and recycles workers after
+``max_tasks_per_child`` pages to bound memory. A crashed worker breaks only the
+pool, which is rebuilt; the article then falls back to the feed's own text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from bot.errors import ExtractError
+from bot.settings import ExtractSettings
+
+log = logging.getLogger(__name__)
+MIN_CHARS = 200
+
+
+def extract_text(html: bytes, url: str) -> str | None:
+    """Run trafilatura on one page (in a worker process); None when it finds no text."""
+    import trafilatura
+
+    return trafilatura.extract(
+        html,
+        url=url,
+        include_comments=False,
+        include_tables=False,
+        include_links=False,
+        include_images=False,
+        deduplicate=True,
+    )
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    # forkserver: workers start from a clean, single-threaded server (no inherited
+    # event loop or threads), which is also what max_tasks_per_child requires.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["trafilatura"])
+    return ctx
+
+
+class Extractor:
+    """Extracts article text off the event loop, in worker processes."""
+
+    def __init__(self, settings: ExtractSettings) -> None:
+        self.settings = settings
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.settings.workers,
+                mp_context=_context(),
+                max_tasks_per_child=self.settings.max_tasks_per_child,
+            )
+        return self._pool
+
+    async def extract(self, html: bytes, url: str) -> str:
+        """The page's main text; ExtractError when there is none worth using."""
+        loop = asyncio.get_running_loop()
+        try:
+            future = loop.run_in_executor(self._executor(), extract_text, html, url)
+            text = await asyncio.wait_for(future, self.settings.timeout_seconds)
+        except BrokenProcessPool:
+            log.error("extract_pool_broken", extra={"url": url})
+            self.close()
+            raise ExtractError(f"{url}: the extraction worker crashed") from None
+        except TimeoutError:
+            raise ExtractError(
+                f"{url}: extraction took over {self.settings.timeout_seconds:g} s"
+            ) from None
+        text = (text or "").strip()
+        if len(text) < MIN_CHARS:
+            raise ExtractError(f"{url}: no main text found ({len(text)} characters)")
+        return text
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None

@@ -1,0 +1,208 @@
+"""The orchestrator: one polling cycle, fetch -> parse -> extract -> match -> outbox.
+
+This is the only module that calls across stages. The scheduled job, ``newsbot
+once`` and the tests all run ``Pipeline.run_cycle``. Nothing is marked as seen
+until its article, matches and outbox rows are stored in the same transaction,
+and a feed's HTTP validators are saved only after all its new items are, so a
+crash at any point means re-work on the next cycle, never a lost alert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bot.errors import ExtractError, FeedError, FetchError
+from bot.extract import Extractor
+from bot.fetch import Fetcher
+from bot.live_rules import LiveRules
+from bot.models import Article, Entry, FeedSource, TopicMatch
+from bot.parse import parse_feed
+from bot.recorder import Recorder
+from bot.render import render_alert
+from bot.settings import Settings
+from bot.store import Store
+from bot.store.base import utcnow
+
+log = logging.getLogger(__name__)
+CONSOLE_CHAT = 0
+
+
+@dataclass
+class CycleReport:
+    """What one cycle did, for logs, ``once`` and tests."""
+
+    feeds: int = 0
+    not_modified: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    new_items: int = 0
+    matched: int = 0
+    alerts: int = 0
+
+
+class Pipeline:
+    """Runs polling cycles; never two at once."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        fetcher: Fetcher,
+        extractor: Extractor,
+        rules: LiveRules,
+        recorder: Recorder,
+        *,
+        console: bool = False,
+    ) -> None:
+        self.settings, self.store, self.fetcher = settings, store, fetcher
+        self.extractor, self.rules, self.recorder = extractor, rules, recorder
+        self.console = console
+        self._lock = asyncio.Lock()
+        self._entry_slots = asyncio.Semaphore(settings.fetch.max_concurrency * 2)
+        self.cycles = 0
+        self._cycle_done = asyncio.Condition()
+
+    async def run_cycle(self) -> CycleReport:
+        """Poll every enabled feed once; a failing feed never stops the others."""
+        async with self._lock:
+            report = CycleReport()
+            feeds = self.store.feeds.active()
+            report.feeds = len(feeds)
+            await asyncio.gather(*(self._poll_guarded(f, report) for f in feeds))
+            self.recorder.cycle_done()
+            log.info(
+                "cycle_done",
+                extra={
+                    "feeds": report.feeds,
+                    "failed": len(report.failed),
+                    "new_items": report.new_items,
+                    "alerts": report.alerts,
+                },
+            )
+        async with self._cycle_done:
+            self.cycles += 1
+            self._cycle_done.notify_all()
+        return report
+
+    async def wait_cycles(self, count: int) -> None:
+        """Wait until ``count`` cycles have completed in total (wrap in a timeout)."""
+        async with self._cycle_done:
+            await self._cycle_done.wait_for(lambda: self.cycles >= count)
+
+    async def _poll_guarded(self, feed: FeedSource, report: CycleReport) -> None:
+        try:
+            await self.poll_feed(feed, report)
+        except FeedError as exc:
+            report.failed[feed.url] = str(exc)
+            self.recorder.feed_failed(feed, exc.kind, str(exc))
+            log.warning(
+                "feed_failed", extra={"feed_url": feed.url, "kind": exc.kind, "error": str(exc)}
+            )
+        except Exception as exc:  # a bug in one feed's path must not stop the cycle
+            report.failed[feed.url] = repr(exc)
+            self.recorder.feed_failed(feed, "internal", repr(exc))
+            log.exception("feed_crashed", extra={"feed_url": feed.url})
+
+    async def poll_feed(self, feed: FeedSource, report: CycleReport) -> None:
+        """Fetch, parse and process one feed's new items."""
+        result = await self.fetcher.fetch_feed(
+            feed.url, etag=feed.etag, last_modified=feed.last_modified
+        )
+        if result.not_modified:
+            report.not_modified += 1
+            self.recorder.feed_ok(feed, result)
+            return
+        parsed = parse_feed(result.body, result.final_url, result.content_type)
+        if parsed.warning:
+            log.warning("feed_bozo", extra={"feed_url": feed.url, "warning": parsed.warning})
+        new = self.store.items.unseen(feed.id, parsed.entries)
+        if not feed.first_polled:
+            new = self._first_sight(feed, new)
+        report.new_items += len(new)
+        outcomes = await asyncio.gather(*(self._process_guarded(feed, e, report) for e in new))
+        if not all(outcomes):
+            raise FeedError(
+                f"{feed.url}: {outcomes.count(False)} item(s) failed; "
+                "they will be retried next cycle",
+                kind="item",
+            )
+        self.recorder.feed_ok(feed, result)
+
+    def _first_sight(self, feed: FeedSource, entries: list[Entry]) -> list[Entry]:
+        """On a feed's first poll, record old items without alerting (no flood)."""
+        max_age = self.settings.alerts.first_poll_max_age_hours
+        cutoff = utcnow() - timedelta(hours=max_age)
+        fresh = [e for e in entries if max_age and e.published and e.published >= cutoff]
+        old = [e for e in entries if e not in fresh]
+        self.recorder.first_sight(feed, old)
+        log.info(
+            "feed_first_sight",
+            extra={"feed_url": feed.url, "recorded": len(old), "alerting": len(fresh)},
+        )
+        return fresh
+
+    async def _process_guarded(self, feed: FeedSource, entry: Entry, report: CycleReport) -> bool:
+        async with self._entry_slots:
+            try:
+                await self.process_entry(feed, entry, report)
+                return True
+            except Exception:  # retried next cycle, since nothing was recorded
+                log.exception("item_failed", extra={"feed_url": feed.url, "item_key": entry.key})
+                return False
+
+    async def process_entry(self, feed: FeedSource, entry: Entry, report: CycleReport) -> None:
+        """Turn one new entry into an article, match it, and record it with its alerts."""
+        article = await self.article_for(feed, entry)
+        found = self.rules.current().match(article)
+        alerts = self._alerts(article, found)
+        self.recorder.article(feed, entry, article, found, alerts)
+        if found:
+            report.matched += 1
+            report.alerts += len(alerts)
+            log.info(
+                "article_matched",
+                extra={
+                    "url": article.url,
+                    "chats": len(alerts),
+                    "topics": [m.topic_id for m in found],
+                },
+            )
+
+    def _alerts(self, article: Article, found: list[TopicMatch]) -> list[tuple[int, str]]:
+        if not found:
+            return []
+        if self.console:
+            return [(CONSOLE_CHAT, render_alert(article, found, set()))]
+        chats = self.store.subs.subscribers(m.topic_id for m in found)
+        return [(chat, render_alert(article, found, wanted)) for chat, wanted in chats.items()]
+
+    async def article_for(self, feed: FeedSource, entry: Entry) -> Article:
+        """The article page's main text, or the feed's own text when that fails."""
+        base = Article(
+            url=entry.link,
+            title=entry.title,
+            summary=entry.summary,
+            body=entry.content,
+            source=feed.name,
+            published=entry.published,
+            text_source="feed",
+        )
+        if not entry.link.startswith(("http://", "https://")):
+            return base
+        try:
+            page = await self.fetcher.fetch_page(entry.link)
+            body = await self.extractor.extract(page.body, page.final_url)
+        except (FetchError, ExtractError) as exc:
+            log.info("article_fallback", extra={"url": entry.link, "reason": str(exc)})
+            return base
+        return Article(
+            url=entry.link,
+            title=entry.title,
+            summary=entry.summary,
+            body=body,
+            source=feed.name,
+            published=entry.published,
+            text_source="page",
+        )

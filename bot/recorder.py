@@ -1,0 +1,96 @@
+"""Where a cycle's results go: the store, or (for ``once --dry-run``) standard output.
+
+The pipeline calls the same methods either way, so a dry run walks exactly the
+code path of a real cycle but changes nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from bot.models import Article, Entry, FeedSource, FetchResult, TopicMatch
+from bot.store import Store
+
+
+class Recorder:
+    """Writes a cycle's results to the store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def feed_ok(self, feed: FeedSource, result: FetchResult) -> None:
+        """The feed was fetched and all its new items are recorded."""
+        self.store.feeds.record_success(feed.id, result)
+
+    def feed_failed(self, feed: FeedSource, kind: str, message: str) -> None:
+        """The feed failed this cycle."""
+        self.store.feeds.record_error(feed.id, kind, message)
+
+    def first_sight(self, feed: FeedSource, entries: Sequence[Entry]) -> None:
+        """Items present at a feed's first poll: seen, never alerted."""
+        self.store.items.mark_seen(feed.id, entries, first_poll=True)
+
+    def article(
+        self,
+        feed: FeedSource,
+        entry: Entry,
+        article: Article,
+        found: Sequence[TopicMatch],
+        alerts: Sequence[tuple[int, str]],
+    ) -> None:
+        """One processed item: seen, plus its article, matches and outbox rows."""
+        self.store.items.record_article(feed.id, entry, article, found, alerts)
+
+    def cycle_done(self) -> None:
+        """A cycle finished; the healthcheck reads this heartbeat."""
+        self.store.heartbeat()
+
+
+def plain(message: str) -> str:
+    """An alert's HTML as terminal text."""
+    return html.unescape(re.sub(r"<[^>]+>", "", message))
+
+
+class DryRunRecorder(Recorder):
+    """Prints what a cycle would send and records nothing."""
+
+    def __init__(self, store: Store, out: TextIO | None = None) -> None:
+        super().__init__(store)
+        self.out = out or sys.stdout
+
+    def feed_ok(self, feed: FeedSource, result: FetchResult) -> None:
+        """Say nothing: validators are not saved in a dry run."""
+
+    def feed_failed(self, feed: FeedSource, kind: str, message: str) -> None:
+        """Print the failure."""
+        print(f"! {feed.name}: {kind}: {message}", file=self.out)
+
+    def first_sight(self, feed: FeedSource, entries: Sequence[Entry]) -> None:
+        """Explain why a new feed's items would not alert."""
+        print(
+            f"- {feed.name}: first poll, {len(entries)} existing item(s) would be recorded "
+            "without alerting",
+            file=self.out,
+        )
+
+    def article(
+        self,
+        feed: FeedSource,
+        entry: Entry,
+        article: Article,
+        found: Sequence[TopicMatch],
+        alerts: Sequence[tuple[int, str]],
+    ) -> None:
+        """Print each alert that would be queued, and matches nobody subscribed to."""
+        for chat_id, text in alerts:
+            print(f"=== would send to chat {chat_id} ===\n{plain(text)}\n", file=self.out)
+        if found and not alerts:
+            topics = ", ".join(m.topic_id for m in found)
+            print(f"- {article.url}: matches {topics}, but no chat subscribes", file=self.out)
+
+    def cycle_done(self) -> None:
+        """No heartbeat: a dry run is not the service."""
