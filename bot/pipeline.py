@@ -91,6 +91,11 @@ class Pipeline:
         async with self._cycle_done:
             await self._cycle_done.wait_for(lambda: self.cycles >= count)
 
+    async def idle(self) -> None:
+        """Return once no cycle is running (used on shutdown)."""
+        async with self._lock:
+            pass
+
     async def _poll_guarded(self, feed: FeedSource, report: CycleReport) -> None:
         try:
             await self.poll_feed(feed, report)

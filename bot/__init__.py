@@ -1,0 +1,3 @@
+"""newsbot: news feeds -> article text -> topic rules -> Telegram alerts."""
+
+__version__ = "0.1.0"

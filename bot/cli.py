@@ -1,0 +1,97 @@
+"""The ``newsbot`` command line: run, once, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+
+from bot.errors import ConfigError
+from bot.feedlist import load_feeds
+from bot.logs import setup_logging
+from bot.rules import load_rules
+from bot.service import Service
+from bot.settings import TOKEN_ENV, Settings, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="newsbot", description=__doc__)
+    p.add_argument("--config", metavar="DIR", help="configuration directory (default: config)")
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="poll feeds and send alerts until stopped")
+    run.add_argument(
+        "--console",
+        action="store_true",
+        help=f"print alerts to stdout instead of Telegram (no {TOKEN_ENV} needed)",
+    )
+    once = sub.add_parser("once", help="run one polling cycle, deliver, and exit")
+    once.add_argument(
+        "--dry-run", action="store_true", help="print the alerts that would be sent; change nothing"
+    )
+    once.add_argument("--console", action="store_true", help="print alerts instead of sending")
+    sub.add_parser("check-config", help="validate settings, feeds and rules, then exit")
+    return p
+
+
+def check_config(settings: Settings) -> str:
+    """Validate the feed list and the rules; return a one-line summary."""
+    feeds = load_feeds(settings.feeds_path)
+    rules = load_rules(settings.rules_path)
+    return (
+        f"config OK: {len(feeds.enabled())} feeds in {settings.feeds_path}, "
+        f"{len(rules.topics)} topics in {settings.rules_path} ({', '.join(rules.ids)})"
+    )
+
+
+async def _run(settings: Settings, console: bool) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with Service(settings, console=console) as service:
+        await service.serve(stop)
+
+
+async def _once(settings: Settings, console: bool, dry_run: bool) -> int:
+    async with Service(settings, console=console, dry_run=dry_run) as service:
+        report = await service.once()
+    print(
+        f"cycle: {report.feeds} feeds, {report.not_modified} unchanged, "
+        f"{len(report.failed)} failed, {report.new_items} new items, "
+        f"{report.matched} matched, {report.alerts} alerts queued",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        setup_logging(
+            settings.log_level, as_json=settings.log_json, secrets=(settings.token or "",)
+        )
+        if args.command == "check-config":
+            print(check_config(settings))
+            return 0
+        console = args.console or (args.command == "once" and args.dry_run and not settings.token)
+        if not console and not settings.token:
+            raise ConfigError(
+                f"environment variable {TOKEN_ENV} is not set: get a token from @BotFather "
+                f"and set it (or put it in .env), or try the bot with `newsbot {args.command} "
+                "--console`, which prints alerts instead of sending them"
+            )
+        if args.command == "run":
+            asyncio.run(_run(settings, console))
+            return 0
+        return asyncio.run(_once(settings, console, args.dry_run))
+    except ConfigError as exc:
+        print(f"newsbot: configuration error:\n{exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

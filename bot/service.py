@@ -1,0 +1,153 @@
+"""Wiring: builds every stage from the settings and runs them, once or on a schedule.
+
+``newsbot run`` is ``open() -> serve(stop) -> close()``; ``newsbot once`` is
+``open() -> once() -> close()``; the tests drive the same methods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from telegram import Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+
+from bot.chat import ChatUI, bot_commands
+from bot.deliver import ConsoleSender, Deliverer, Sender, TelegramSender
+from bot.errors import ConfigError
+from bot.extract import Extractor
+from bot.feedlist import load_feeds
+from bot.fetch import Fetcher
+from bot.live_rules import LiveRules
+from bot.pipeline import CycleReport, Pipeline
+from bot.recorder import DryRunRecorder, Recorder
+from bot.settings import TOKEN_ENV, Settings
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+SHUTDOWN_GRACE = 8.0  # seconds a running cycle gets to finish on stop
+
+
+def build_application(settings: Settings) -> Application:
+    """The PTB application, pointed at the configured Bot API server."""
+    if not settings.token:
+        raise ConfigError(f"environment variable {TOKEN_ENV} is not set")
+    base = settings.telegram.base_url
+    timeout = settings.telegram.poll_timeout_seconds + 15
+    return (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(base)
+        .base_file_url(base.removesuffix("/bot") + "/file/bot")
+        .rate_limiter(AIORateLimiter(max_retries=0))
+        .get_updates_read_timeout(timeout)
+        .build()
+    )
+
+
+class Service:
+    """Every stage, built once from the settings."""
+
+    def __init__(self, settings: Settings, *, console: bool = False, dry_run: bool = False) -> None:
+        self.settings, self.console, self.dry_run = settings, console, dry_run
+        self.app: Application | None = None
+
+    async def __aenter__(self) -> Service:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Validate the config files, open the store, connect to Telegram."""
+        s = self.settings
+        feeds = load_feeds(s.feeds_path)
+        self.rules = LiveRules(s.rules_path, on_rejected=self._tell_admins)
+        self.store = Store.open(s.db_url)
+        self.store.feeds.sync(feeds.enabled())
+        self.fetcher = Fetcher(s.fetch)
+        self.extractor = Extractor(s.extract)
+        recorder = DryRunRecorder(self.store) if self.dry_run else Recorder(self.store)
+        self.pipeline = Pipeline(
+            s, self.store, self.fetcher, self.extractor, self.rules, recorder, console=self.console
+        )
+        sender: Sender = ConsoleSender()
+        if not self.console:
+            self.app = build_application(s)
+            ChatUI(self.store, self.rules).install(self.app)
+            self.app.add_error_handler(_log_handler_error)
+            await self.app.initialize()
+            sender = TelegramSender(self.app.bot)
+        self.deliverer = Deliverer(self.store, sender, s.alerts)
+
+    async def close(self) -> None:
+        """Release everything ``open`` acquired."""
+        if self.app is not None:
+            await self.app.shutdown()
+        await self.fetcher.aclose()
+        self.extractor.close()
+        self.store.close()
+
+    async def once(self) -> CycleReport:
+        """One cycle, then deliver what it queued (unless this is a dry run)."""
+        report = await self.pipeline.run_cycle()
+        if not self.dry_run:
+            await self.deliverer.deliver_due()
+        return report
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Poll on schedule, drain the outbox, answer Telegram, until ``stop`` is set."""
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        job = {
+            "trigger": "interval",
+            "max_instances": 1,
+            "coalesce": True,
+            "misfire_grace_time": None,
+            "next_run_time": datetime.now(UTC),
+        }
+        scheduler.add_job(self.once, seconds=self.settings.poll_interval_seconds, id="cycle", **job)
+        scheduler.add_job(
+            self.deliverer.deliver_due,
+            id="deliver",
+            seconds=self.settings.alerts.deliver_interval_seconds,
+            **job,
+        )
+        if self.app is not None:
+            await self.app.bot.set_my_commands(bot_commands())
+            await self.app.updater.start_polling(
+                timeout=self.settings.telegram.poll_timeout_seconds,
+                allowed_updates=Update.ALL_TYPES,
+            )
+            await self.app.start()
+        scheduler.start()
+        log.info(
+            "service_started",
+            extra={"feeds": len(self.store.feeds.active()), "console": self.console},
+        )
+        try:
+            await stop.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+            if self.app is not None:
+                await self.app.updater.stop()
+                await self.app.stop()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(SHUTDOWN_GRACE):
+                    await self.pipeline.idle()
+            log.info("service_stopped")
+
+    def _tell_admins(self, error: str) -> None:
+        """A bad rules edit was refused: tell every admin (best effort)."""
+        if self.app is None:
+            return
+        text = f"Rules edit refused; the previous rules stay in force.\n{error}"[:4000]
+        for admin in self.settings.telegram.admins:
+            asyncio.get_running_loop().create_task(self.app.bot.send_message(admin, text))
+
+
+async def _log_handler_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    log.error("handler_failed", exc_info=context.error)
