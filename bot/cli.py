@@ -7,6 +7,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 
 from bot.errors import ConfigError
 from bot.feedlist import load_feeds
@@ -14,6 +15,8 @@ from bot.logs import setup_logging
 from bot.rules import load_rules
 from bot.service import Service
 from bot.settings import TOKEN_ENV, Settings, load_settings
+from bot.store import Store
+from bot.store.base import utcnow
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     once.add_argument("--console", action="store_true", help="print alerts instead of sending")
     sub.add_parser("check-config", help="validate settings, feeds and rules, then exit")
+    sub.add_parser(
+        "healthcheck", help="exit 0 if a cycle finished recently and the store is writable"
+    )
     return p
 
 
@@ -43,6 +49,26 @@ def check_config(settings: Settings) -> str:
         f"config OK: {len(feeds.enabled())} feeds in {settings.feeds_path}, "
         f"{len(rules.topics)} topics in {settings.rules_path} ({', '.join(rules.ids)})"
     )
+
+
+def healthcheck(settings: Settings) -> tuple[bool, str]:
+    """Healthy when the last cycle is at most three intervals old and the store takes writes."""
+    try:
+        store = Store.open(settings.db_url)
+        try:
+            store.set_meta("healthcheck_at", utcnow().isoformat())
+            last = store.get_meta("last_cycle_at")
+        finally:
+            store.close()
+    except Exception as exc:  # any failure to read and write the store means unhealthy
+        return False, f"store not usable: {exc}"
+    if last is None:
+        return False, "no polling cycle has completed yet"
+    age = (utcnow() - datetime.fromisoformat(last)).total_seconds()
+    limit = 3 * settings.poll_interval_seconds + 60
+    if age > limit:
+        return False, f"last cycle finished {age:.0f} s ago (limit {limit:.0f} s)"
+    return True, f"last cycle finished {age:.0f} s ago"
 
 
 async def _run(settings: Settings, console: bool) -> None:
@@ -77,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check-config":
             print(check_config(settings))
             return 0
+        if args.command == "healthcheck":
+            ok, why = healthcheck(settings)
+            print(("healthy: " if ok else "unhealthy: ") + why)
+            return 0 if ok else 1
         console = args.console or (args.command == "once" and args.dry_run and not settings.token)
         if not console and not settings.token:
             raise ConfigError(
