@@ -108,12 +108,12 @@ def parse_pattern(term: str) -> Pattern:
         if not folded:
             raise ValueError(f"'{term}': has no letters or digits")
         out.extend((w, False) for w in folded[:-1])
-        last = folded[-1]
-        if prefix and len(last) < MIN_PREFIX:
-            raise ValueError(f"'{term}': a wildcard needs at least {MIN_PREFIX} letters before '*'")
-        out.append((last, prefix))
+        out.append((folded[-1], prefix))
     if not out:
         raise ValueError("empty term")
+    if len(out) == 1 and out[0][1] and len(out[0][0]) < MIN_PREFIX:
+        # A lone short prefix ("ab*") would hit far too much; in a phrase it is anchored.
+        raise ValueError(f"'{term}': a wildcard needs at least {MIN_PREFIX} letters before '*'")
     return Pattern(term.strip(), tuple(out))
 
 

@@ -1,0 +1,107 @@
+"""Offline end to end: loopback feeds and pages -> real service -> fake Bot API.
+
+The service runs exactly as ``newsbot run`` does (Service.open/serve/close), with
+the real python-telegram-bot client, real httpx, real trafilatura and SQLite.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from bot import pipeline
+from bot.store import Store
+from bot.store.schema import feeds as feeds_table
+from tests.conftest import CORPUS, Harness, rss
+
+CHAT = 4242
+
+
+def alerts_to(api, chat_id: int = CHAT) -> list[dict]:
+    return [m for m in api.sent if m["chat_id"] == chat_id and "<a href=" in m["text"]]
+
+
+async def test_subscribe_poll_extract_match_alert_once_and_not_after_restart(
+    harness: Harness,
+) -> None:
+    site, api = harness.site, harness.telegram
+    site.route("/feed.xml", rss([]), etag='"v1"')
+    site.route(
+        "/article/1",
+        (CORPUS / "pages" / "seed_de.html").read_bytes(),
+        content_type="text/html; charset=utf-8",
+    )
+    harness.write(["/feed.xml"])
+
+    async with harness.running() as service:
+        await service.pipeline.wait_cycles(1)  # first sight of the (empty) feed
+        update = api.push_message(CHAT, "/subscribe kazakhstan")
+        await harness.wait_sent(lambda a: any(m["chat_id"] == CHAT for m in a.sent))
+        assert "Subscribed to <b>Kazakhstan</b>" in api.sent[-1]["text"]
+        assert api.updates_consumed >= update
+
+        item = {
+            "title": "OVKS beginnt Truppenabzug aus Kasachstan",
+            "link": site.url("/article/1"),
+            "description": "Abzug nach Unruhen",
+        }
+        site.route("/feed.xml", rss([item]), etag='"v2"')
+        await harness.wait_sent(lambda a: len(alerts_to(a)) >= 1)
+        done = service.pipeline.cycles
+        await service.pipeline.wait_cycles(done + 2)
+
+    alerts = alerts_to(api)
+    assert len(alerts) == 1
+    text = alerts[0]["text"]
+    assert alerts[0]["parse_mode"] == "HTML"
+    for topic in ("Kazakhstan", "CSTO", "Tokayev"):
+        assert f"<b>{topic}</b>" in text
+    assert "OVKS beginnt Truppenabzug aus Kasachstan" in text
+    assert "Tokajer" not in text and "Kirgisistan wählt" not in text  # sidebar teasers
+    assert "feed's own text" not in text  # the page itself was extracted
+    assert api.commands and {c["command"] for c in api.commands} >= {"subscribe", "mysubs"}
+
+    sent_before = len(api.sent)
+    async with harness.running() as service:
+        await service.pipeline.wait_cycles(2)
+    assert len(api.sent) == sent_before, "a restart on the same state must not re-alert"
+
+
+async def test_failing_feeds_do_not_stop_the_others_and_304_costs_no_parse(
+    harness: Harness, monkeypatch
+) -> None:
+    site = harness.site
+    parsed: list[str] = []
+    real_parse = pipeline.parse_feed
+
+    def counting_parse(body: bytes, url: str, content_type: str = ""):
+        parsed.append(url)
+        return real_parse(body, url, content_type)
+
+    monkeypatch.setattr(pipeline, "parse_feed", counting_parse)
+    site.route("/good.xml", rss([]), etag='"g1"')
+    site.route("/500.xml", "oops", status=500)
+    site.route("/garbage.xml", b"\x00\x01 this is not xml at all {]", content_type="text/plain")
+    site.hang("/slow.xml")
+    harness.write(["/500.xml", "/garbage.xml", "/slow.xml", "/good.xml"])
+
+    async with harness.running() as service:
+        await service.pipeline.wait_cycles(3)
+        store: Store = service.store
+
+    good_url = site.url("/good.xml")
+    assert parsed.count(good_url) == 1, "after the first 200, every poll is a 304 and no parse"
+    assert site.hits("/good.xml") >= 3
+    assert any(
+        "If-None-Match" in h or "if-none-match" in h for p, h in site.requests if p == "/good.xml"
+    )
+    store = Store.open(harness.settings().db_url)
+    with store.engine.connect() as conn:
+        rows = {r.config_url.rsplit("/", 1)[1]: r for r in conn.execute(sa.select(feeds_table))}
+    store.close()
+    assert rows["good.xml"].last_success_at is not None
+    assert rows["good.xml"].consecutive_failures == 0
+    assert rows["500.xml"].error_kind == "http_500"
+    assert rows["garbage.xml"].error_kind == "parse"
+    assert rows["slow.xml"].error_kind in ("deadline", "timeout")
+    for name in ("500.xml", "garbage.xml", "slow.xml"):
+        assert rows[name].consecutive_failures >= 3

@@ -1,0 +1,76 @@
+"""Settings: defaults, env overrides, and errors that name the file, key or variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.errors import ConfigError
+from bot.settings import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+
+
+def test_shipped_config_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(ROOT / "config"), "check-config"]) == 0
+    out = capsys.readouterr().out
+    assert "config OK" in out and "kazakhstan" in out and "csto" in out and "tokayev" in out
+
+
+def test_environment_overrides_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSBOT_POLL_INTERVAL_SECONDS", "42")
+    monkeypatch.setenv("NEWSBOT_FETCH__USER_AGENT", "agent/1")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:abc")
+    s = load_settings(ROOT / "config")
+    assert s.poll_interval_seconds == 42
+    assert s.fetch.user_agent == "agent/1"
+    assert s.token == "1:abc"
+    assert "1:abc" not in repr(s)
+
+
+def test_bad_value_in_file_names_file_line_and_key(tmp_path: Path) -> None:
+    (tmp_path / "settings.yaml").write_text("log_level: INFO\nfetch:\n  max_concurrency: 0\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(tmp_path)
+    assert f"{tmp_path / 'settings.yaml'}:3: fetch.max_concurrency" in str(err.value)
+
+
+def test_unknown_key_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "settings.yaml").write_text("poll_intervall_seconds: 5\n")
+    with pytest.raises(ConfigError, match=r"settings.yaml:1: poll_intervall_seconds"):
+        load_settings(tmp_path)
+
+
+def test_bad_env_value_names_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSBOT_POLL_INTERVAL_SECONDS", "soon")
+    with pytest.raises(ConfigError, match="environment variable NEWSBOT_POLL_INTERVAL_SECONDS"):
+        load_settings(tmp_path)
+
+
+def test_token_in_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "settings.yaml").write_text("telegram:\n  token: '1:abc'\n")
+    with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN"):
+        load_settings(tmp_path)
+
+
+def test_run_without_token_refuses_naming_the_variable(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(ROOT / "config"), "run"]) == 2
+    assert "TELEGRAM_BOT_TOKEN" in capsys.readouterr().err
+
+
+def test_check_config_fails_on_a_bad_rules_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "feeds.yaml").write_text("feeds: []\n")
+    (tmp_path / "rules.yaml").write_text("topics:\n  - id: Bad Id\n")
+    assert main(["--config", str(tmp_path), "check-config"]) == 2
+    err = capsys.readouterr().err
+    assert "rules.yaml:2: topics[0].id" in err
