@@ -77,8 +77,9 @@ def setup_logging(
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(secrets) if as_json else TextFormatter(secrets))
     root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
+    for old in [h for h in root.handlers if getattr(h, "newsbot", False)]:
+        root.removeHandler(old)  # a second call replaces, never doubles, our handler
+    handler.newsbot = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "apscheduler.executors", "telegram.ext.Updater"):
