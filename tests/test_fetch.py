@@ -1,0 +1,104 @@
+"""The fetch stage against loopback servers: deadlines, caps, redirects, validators."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from bot.errors import FetchError
+from bot.fetch import Fetcher
+from bot.logs import TextFormatter
+from bot.settings import FetchSettings
+from tests.fakes.web import LoopbackSite
+
+
+@pytest.fixture
+async def fetcher() -> Fetcher:
+    f = Fetcher(
+        FetchSettings(
+            deadline_seconds=1.0,
+            max_feed_bytes=50_000,
+            max_redirects=3,
+            user_agent="newsbot-test/1",
+        )
+    )
+    yield f
+    await f.aclose()
+
+
+async def test_conditional_get_turns_into_304(site: LoopbackSite, fetcher: Fetcher) -> None:
+    site.route("/f.xml", "<rss/>", etag='"abc"', last_modified="Thu, 13 Jan 2022 10:00:00 GMT")
+    first = await fetcher.fetch_feed(site.url("/f.xml"))
+    assert first.status == 200 and first.etag == '"abc"'
+    second = await fetcher.fetch_feed(
+        site.url("/f.xml"), etag=first.etag, last_modified=first.last_modified
+    )
+    assert second.not_modified and second.body == b""
+    assert site.requests[-1][1]["if-none-match"] == '"abc"'
+    assert site.requests[-1][1]["user-agent"] == "newsbot-test/1"
+
+
+async def test_permanent_redirect_is_reported_temporary_is_not(
+    site: LoopbackSite, fetcher: Fetcher
+) -> None:
+    site.route("/new.xml", "<rss/>")
+    site.redirect("/old.xml", site.url("/new.xml"), status=301)
+    site.redirect("/tmp.xml", site.url("/new.xml"), status=302)
+    moved = await fetcher.fetch_feed(site.url("/old.xml"))
+    assert moved.permanent_redirect and moved.final_url == site.url("/new.xml")
+    assert not (await fetcher.fetch_feed(site.url("/tmp.xml"))).permanent_redirect
+
+
+async def test_redirect_loop_is_a_clear_error(site: LoopbackSite, fetcher: Fetcher) -> None:
+    site.redirect("/a", site.url("/b"))
+    site.redirect("/b", site.url("/a"))
+    with pytest.raises(FetchError, match="too many redirects") as err:
+        await fetcher.fetch_feed(site.url("/a"))
+    assert err.value.kind == "redirects"
+
+
+async def test_slow_drip_is_cut_at_the_total_deadline(site: LoopbackSite, fetcher: Fetcher) -> None:
+    site.drip("/drip", interval=0.05)  # each chunk beats httpx's per-read timeout
+    start = time.monotonic()
+    with pytest.raises(FetchError) as err:
+        await fetcher.fetch_feed(site.url("/drip"))
+    assert err.value.kind == "deadline"
+    assert time.monotonic() - start < 3
+
+
+async def test_body_cap_holds_for_plain_and_gzip_bodies(
+    site: LoopbackSite, fetcher: Fetcher
+) -> None:
+    site.big("/big", 10_000_000)
+    site.gzip_bomb("/bomb", 50_000_000)
+    for path in ("/big", "/bomb"):
+        with pytest.raises(FetchError) as err:
+            await fetcher.fetch_feed(site.url(path))
+        assert err.value.kind == "too_large", path
+
+
+async def test_http_errors_carry_their_status(site: LoopbackSite, fetcher: Fetcher) -> None:
+    site.route("/gone", "no", status=404)
+    with pytest.raises(FetchError, match="HTTP 404") as err:
+        await fetcher.fetch_feed(site.url("/gone"))
+    assert err.value.kind == "http_404"
+
+
+def test_log_lines_never_carry_the_bot_token() -> None:
+    token = "123456789:AAH-secret_token_value_0123456789abcdef"
+    record = logging.LogRecord(
+        "httpx",
+        logging.INFO,
+        __file__,
+        1,
+        "HTTP Request: POST %s",
+        (f"https://api.telegram.org/bot{token}/sendMessage",),
+        None,
+    )
+    record.url = f"https://api.telegram.org/bot{token}/getMe"
+    line = TextFormatter(secrets=(token,)).format(record)
+    assert token not in line and "AAH-secret" not in line
+    line = TextFormatter().format(record)  # even when the token is not known to the formatter
+    assert "AAH-secret" not in line and "<redacted>" in line
