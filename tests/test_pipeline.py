@@ -1,0 +1,80 @@
+"""The orchestrator's guarantees: nothing lost on a crash, no flood, redirects remembered."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.service import Service
+from bot.store.items import ItemStore
+from tests.conftest import Harness, rss
+
+
+def item(site, n: int, hours_old: float = 0) -> dict:
+    return {
+        "title": f"Tokajew und die OVKS in Kasachstan, Teil {n}",
+        "link": site.url(f"/gone/{n}"),
+        "description": "Präsident Tokajew: die OVKS-Truppen verlassen Kasachstan.",
+        "date": datetime.now(UTC) - timedelta(hours=hours_old),
+    }
+
+
+async def console_cycle(harness: Harness) -> tuple[Service, int]:
+    async with Service(harness.settings(), console=True) as service:
+        await service.once()
+        return service, service.deliverer.sender.count
+
+
+async def test_a_crash_while_recording_loses_nothing(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness.site.route("/f.xml", rss([]))
+    harness.write(["/f.xml"])
+    await console_cycle(harness)  # first sight
+    harness.site.route("/f.xml", rss([item(harness.site, 1)]), etag='"x"')
+
+    real = ItemStore.record_article
+    calls = {"n": 0}
+
+    def crash_once(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("simulated crash between match and record")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ItemStore, "record_article", crash_once)
+    _, sent = await console_cycle(harness)
+    assert sent == 0  # the item failed, so the feed's validators were not saved either
+    _, sent = await console_cycle(harness)
+    assert sent == 1, "the item is retried on the next cycle and alerted"
+    _, sent = await console_cycle(harness)
+    assert sent == 0, "and only once"
+
+
+async def test_first_sight_records_without_alerting_unless_recent(harness: Harness) -> None:
+    site = harness.site
+    site.route("/f.xml", rss([item(site, 1, hours_old=1), item(site, 2, hours_old=30)]))
+    harness.write(["/f.xml"], alerts={"first_poll_max_age_hours": 6})
+    _, sent = await console_cycle(harness)
+    assert sent == 1, "only the item younger than 6 hours alerts on first sight"
+    _, sent = await console_cycle(harness)
+    assert sent == 0
+
+
+async def test_first_sight_default_sends_nothing(harness: Harness) -> None:
+    harness.site.route("/f.xml", rss([item(harness.site, n) for n in range(5)]))
+    harness.write(["/f.xml"])
+    _, sent = await console_cycle(harness)
+    assert sent == 0
+
+
+async def test_permanent_redirect_updates_the_stored_url(harness: Harness) -> None:
+    site = harness.site
+    site.route("/new.xml", rss([]))
+    site.redirect("/old.xml", site.url("/new.xml"), status=308)
+    harness.write(["/old.xml"])
+    _service, _ = await console_cycle(harness)
+    await console_cycle(harness)
+    assert site.hits("/old.xml") == 1, "the second poll goes straight to the new URL"
+    assert site.hits("/new.xml") == 2
