@@ -121,6 +121,8 @@ class _Evaluation:
     def __init__(self, m: Matcher, topic: Topic, found: dict, texts: dict, matched: dict) -> None:
         self.m, self.topic, self.found, self.texts, self.matched = m, topic, found, texts, matched
         self.excluded = [f for p in topic.exclude for f in found.get(m._ids[p.words], ())]
+        positive = [topic.any, *topic.all]
+        self.own_labels = {t.label for g in positive for t in g if isinstance(t, Pattern)}
 
     def hits(self, terms: tuple[Term, ...]) -> list[Hit]:
         out: list[Hit] = []
@@ -148,7 +150,11 @@ class _Evaluation:
         if not all(group_hits) or self.hits(t.none):
             return None
         hits = _outermost([*any_hits, *(h for g in group_hits for h in g)])
-        score = sum(TITLE_WEIGHT if h.field == "title" else 1 for h in hits)
+        # min_hits counts the topic's own words; a referenced topic satisfies its group
+        # (and its hits explain the match) but does not add to the score, unless the
+        # topic is made of references only.
+        own = [h for h in hits if h.term in self.own_labels] if self.own_labels else hits
+        score = sum(TITLE_WEIGHT if h.field == "title" else 1 for h in own)
         return tuple(hits) if score >= t.min_hits else None
 
 

@@ -34,10 +34,9 @@ async def test_subscribe_poll_extract_match_alert_once_and_not_after_restart(
 
     async with harness.running() as service:
         await service.pipeline.wait_cycles(1)  # first sight of the (empty) feed
-        update = api.push_message(CHAT, "/subscribe kazakhstan")
+        api.push_message(CHAT, "/subscribe kazakhstan")
         await harness.wait_sent(lambda a: any(m["chat_id"] == CHAT for m in a.sent))
         assert "Subscribed to <b>Kazakhstan</b>" in api.sent[-1]["text"]
-        assert api.updates_consumed >= update
 
         item = {
             "title": "OVKS beginnt Truppenabzug aus Kasachstan",

@@ -102,3 +102,12 @@ def test_log_lines_never_carry_the_bot_token() -> None:
     assert token not in line and "AAH-secret" not in line
     line = TextFormatter().format(record)  # even when the token is not known to the formatter
     assert "AAH-secret" not in line and "<redacted>" in line
+
+
+def test_the_suite_cannot_reach_a_non_loopback_address() -> None:
+    import socket
+
+    from pytest_socket import SocketConnectBlockedError
+
+    with socket.socket() as sock, pytest.raises(SocketConnectBlockedError):
+        sock.connect(("192.0.2.1", 80))  # TEST-NET-1: must be refused before any packet
