@@ -12,7 +12,7 @@ import datetime as dtm
 import threading
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -30,15 +30,8 @@ LAST_MODIFIED = "Wed, 21 Oct 2015 07:28:00 GMT"
 
 
 @pytest.fixture
-def site() -> Iterator[LoopbackSite]:
-    with LoopbackSite() as running:
-        yield running
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI() as running:
-        yield running
+def api(telegram: FakeBotAPI) -> FakeBotAPI:
+    return telegram
 
 
 @pytest.fixture
