@@ -9,9 +9,11 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, NewsbotError
+from bot.explain import load_article, report
 from bot.feedlist import load_feeds
 from bot.logs import setup_logging
+from bot.match import Matcher
 from bot.rules import load_rules
 from bot.service import Service
 from bot.settings import TOKEN_ENV, Settings, load_settings
@@ -35,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     once.add_argument("--console", action="store_true", help="print alerts instead of sending")
     sub.add_parser("check-config", help="validate settings, feeds and rules, then exit")
+    test = sub.add_parser("test-rules", help="explain which topics match one article, and why")
+    test.add_argument("source", help="an article URL, an HTML or text file, or - for stdin")
     sub.add_parser(
         "healthcheck", help="exit 0 if a cycle finished recently and the store is writable"
     )
@@ -103,6 +107,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check-config":
             print(check_config(settings))
             return 0
+        if args.command == "test-rules":
+            matcher = Matcher(load_rules(settings.rules_path))
+            article = asyncio.run(load_article(args.source, settings))
+            report(article, matcher, sys.stdout)
+            return 0
         if args.command == "healthcheck":
             ok, why = healthcheck(settings)
             print(("healthy: " if ok else "unhealthy: ") + why)
@@ -121,6 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"newsbot: configuration error:\n{exc}", file=sys.stderr)
         return 2
+    except NewsbotError as exc:
+        print(f"newsbot: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

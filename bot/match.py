@@ -9,14 +9,17 @@ are evaluated.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
 from bot.models import Article, Hit, TopicMatch
 from bot.normalize import Token, tokenize
-from bot.rules import FIELDS, Pattern, RuleSet, Term, Topic, TopicRef
+from bot.rules import FIELDS, RegexTerm, RuleSet, Term, Topic, TopicRef, WordTerm
+from bot.saferegex import MATCH_TIMEOUT, compiled
 
 TITLE_WEIGHT = 2
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,12 +30,24 @@ class _Found:
     end: int
 
 
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Why a topic that some term touched did or did not match (for ``test-rules``)."""
+
+    topic_id: str
+    topic_name: str
+    matched: bool
+    reason: str
+    hits: tuple[Hit, ...]
+
+
 class Matcher:
     """A RuleSet compiled for matching; build once per rules version."""
 
     def __init__(self, rules: RuleSet) -> None:
         self.rules = rules
-        self._patterns: list[Pattern] = []
+        self._patterns: list[WordTerm] = []
+        self._regexes: list[int] = []
         self._ids: dict[tuple, int] = {}
         self._exact: dict[str, list[int]] = defaultdict(list)
         self._prefix: dict[str, list[int]] = defaultdict(list)
@@ -52,11 +67,14 @@ class Matcher:
             else:
                 self._users[self._pattern_id(term)].add(topic.id)
 
-    def _pattern_id(self, pattern: Pattern) -> int:
-        key = pattern.words
+    def _pattern_id(self, pattern: WordTerm) -> int:
+        key = _key(pattern)
         if key not in self._ids:
             self._ids[key] = len(self._patterns)
             self._patterns.append(pattern)
+            if isinstance(pattern, RegexTerm):
+                self._regexes.append(self._ids[key])
+                return self._ids[key]
             word, is_prefix = key[0]
             if is_prefix:
                 self._prefix[word].append(self._ids[key])
@@ -75,18 +93,38 @@ class Matcher:
                     break
                 cands.extend(self._prefix.get(tok.norm[:n], ()))
             for pid in cands:
-                words = self._patterns[pid].words
+                words = self._patterns[pid].words  # type: ignore[union-attr]
                 if _phrase_at(words, tokens, i):
                     end = tokens[i + len(words) - 1].end
                     out.append(_Found(pid, field, tok.start, end))
         return out
 
+    def _scan_regexes(self, field: str, text: str) -> list[_Found]:
+        out = []
+        for pid in self._regexes:
+            term = self._patterns[pid]
+            try:
+                for m in compiled(term.source).finditer(text, timeout=MATCH_TIMEOUT):
+                    if m.end() > m.start():
+                        out.append(_Found(pid, field, m.start(), m.end()))
+            except TimeoutError:
+                log.warning("regex_timeout", extra={"term": term.label, "field": field})
+        return out
+
     def match(self, article: Article) -> list[TopicMatch]:
         """Every topic this article matches, with the hits that explain it."""
+        return [
+            TopicMatch(v.topic_id, v.topic_name, v.hits) for v in self.explain(article) if v.matched
+        ]
+
+    def explain(self, article: Article) -> list[Verdict]:
+        """A verdict for every topic some term touched: matched, or why not."""
         texts = {"title": article.title, "summary": article.summary, "body": article.body}
         found: dict[int, list[_Found]] = defaultdict(list)
         for field in FIELDS:
             for f in self._scan(field, tokenize(texts[field])):
+                found[f.pattern].append(f)
+            for f in self._scan_regexes(field, texts[field]):
                 found[f.pattern].append(f)
         touched = {tid for pid in found for tid in self._users[pid]}
         stack = list(touched)
@@ -96,14 +134,18 @@ class Matcher:
                     touched.add(dep)
                     stack.append(dep)
         matched: dict[str, tuple[Hit, ...]] = {}
+        verdicts = []
         for tid in sorted(touched, key=self._rank.__getitem__):
             topic = self.rules.topics[self._rank[tid]]
-            hits = _Evaluation(self, topic, found, texts, matched).run()
-            if hits is not None:
+            hits, reason = _Evaluation(self, topic, found, texts, matched).run()
+            if not reason:
                 matched[tid] = hits
-        return [
-            TopicMatch(t.id, t.name, matched[t.id]) for t in self.rules.topics if t.id in matched
-        ]
+            verdicts.append(Verdict(tid, topic.name, not reason, reason or "matched", hits))
+        return verdicts
+
+
+def _key(term: WordTerm) -> tuple:
+    return ("re:", term.source) if isinstance(term, RegexTerm) else term.words
 
 
 def _phrase_at(words: tuple[tuple[str, bool], ...], tokens: list[Token], i: int) -> bool:
@@ -120,9 +162,9 @@ class _Evaluation:
 
     def __init__(self, m: Matcher, topic: Topic, found: dict, texts: dict, matched: dict) -> None:
         self.m, self.topic, self.found, self.texts, self.matched = m, topic, found, texts, matched
-        self.excluded = [f for p in topic.exclude for f in found.get(m._ids[p.words], ())]
+        self.excluded = [f for p in topic.exclude for f in found.get(m._ids[_key(p)], ())]
         positive = [topic.any, *topic.all]
-        self.own_labels = {t.label for g in positive for t in g if isinstance(t, Pattern)}
+        self.own_labels = {t.label for g in positive for t in g if not isinstance(t, TopicRef)}
 
     def hits(self, terms: tuple[Term, ...]) -> list[Hit]:
         out: list[Hit] = []
@@ -130,7 +172,7 @@ class _Evaluation:
             if isinstance(term, TopicRef):
                 out.extend(self.matched.get(term.topic_id, ()))
                 continue
-            for f in self.found.get(self.m._ids[term.words], ()):
+            for f in self.found.get(self.m._ids[_key(term)], ()):
                 if f.field in self.topic.fields and not self._is_excluded(f):
                     text = self.texts[f.field][f.start : f.end]
                     out.append(Hit(term.label, f.field, f.start, f.end, text))
@@ -141,21 +183,28 @@ class _Evaluation:
             x.field == f.field and x.start <= f.start and f.end <= x.end for x in self.excluded
         )
 
-    def run(self) -> tuple[Hit, ...] | None:
+    def run(self) -> tuple[tuple[Hit, ...], str]:
+        """The hits, and an empty reason when the topic matched, else why it did not."""
         t = self.topic
         any_hits = self.hits(t.any)
-        if t.any and not any_hits:
-            return None
         group_hits = [self.hits(g) for g in t.all]
-        if not all(group_hits) or self.hits(t.none):
-            return None
         hits = _outermost([*any_hits, *(h for g in group_hits for h in g)])
+        if t.any and not any_hits:
+            return tuple(hits), "no 'any' term hit (only excluded or out-of-scope ones)"
+        missing = [i for i, g in enumerate(group_hits) if not g]
+        if missing:
+            return tuple(hits), f"'all' group {missing[0] + 1} has no hit"
+        vetoes = self.hits(t.none)
+        if vetoes:
+            return tuple(hits), f"vetoed by 'none' term {vetoes[0].term!r} ({vetoes[0].text!r})"
         # min_hits counts the topic's own words; a referenced topic satisfies its group
         # (and its hits explain the match) but does not add to the score, unless the
         # topic is made of references only.
         own = [h for h in hits if h.term in self.own_labels] if self.own_labels else hits
         score = sum(TITLE_WEIGHT if h.field == "title" else 1 for h in own)
-        return tuple(hits) if score >= t.min_hits else None
+        if score < t.min_hits:
+            return tuple(hits), f"score {score} is below min_hits {t.min_hits}"
+        return tuple(hits), ""
 
 
 def _outermost(hits: list[Hit]) -> list[Hit]:

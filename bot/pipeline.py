@@ -62,12 +62,14 @@ class Pipeline:
         self._lock = asyncio.Lock()
         self._entry_slots = asyncio.Semaphore(settings.fetch.max_concurrency * 2)
         self.cycles = 0
+        self.matcher = rules.matcher
         self._cycle_done = asyncio.Condition()
 
     async def run_cycle(self) -> CycleReport:
         """Poll every enabled feed once; a failing feed never stops the others."""
         async with self._lock:
             report = CycleReport()
+            self.matcher = self.rules.current()  # a valid rules edit takes effect here
             feeds = self.store.feeds.active()
             report.feeds = len(feeds)
             await asyncio.gather(*(self._poll_guarded(f, report) for f in feeds))
@@ -160,7 +162,7 @@ class Pipeline:
     async def process_entry(self, feed: FeedSource, entry: Entry, report: CycleReport) -> None:
         """Turn one new entry into an article, match it, and record it with its alerts."""
         article = await self.article_for(feed, entry)
-        found = self.rules.current().match(article)
+        found = self.matcher.match(article)
         alerts = self._alerts(article, found)
         self.recorder.article(feed, entry, article, found, alerts)
         if found:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.errors import ConfigError
 from bot.normalize import words
+from bot.saferegex import check_regex
 from bot.yamlfile import Loc, describe, dotted, line_of, read_yaml
 
 FIELDS = ("title", "summary", "body")
@@ -34,13 +35,22 @@ class Pattern:
 
 
 @dataclass(frozen=True, slots=True)
+class RegexTerm:
+    """``re:<pattern>``: a regular expression, checked so it cannot backtrack badly."""
+
+    label: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class TopicRef:
     """``topic:<id>``: satisfied when that topic matches."""
 
     topic_id: str
 
 
-Term = Pattern | TopicRef
+Term = Pattern | RegexTerm | TopicRef
+WordTerm = Pattern | RegexTerm
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +63,7 @@ class Topic:
     any: tuple[Term, ...]
     all: tuple[tuple[Term, ...], ...]
     none: tuple[Term, ...]
-    exclude: tuple[Pattern, ...]
+    exclude: tuple[WordTerm, ...]
     fields: tuple[str, ...]
     min_hits: int
 
@@ -141,6 +151,11 @@ class _Builder:
                     why = "lists cannot refer to lists" if depth else f"unknown list '{text}'"
                     raise self.fail(here, topic, why)
                 out.extend(self.terms(self.raw.lists[name], ("lists", name), topic, depth + 1))
+            elif text.startswith("re:"):
+                try:
+                    out.append(RegexTerm(text, check_regex(text.removeprefix("re:"))))
+                except ValueError as exc:
+                    raise self.fail(here, topic, str(exc)) from None
             elif text.startswith("topic:"):
                 ref = text.removeprefix("topic:").strip()
                 if ref not in self.ids:
@@ -172,7 +187,7 @@ class _Builder:
                 for g, group in enumerate(raw.all)
             ),
             none=tuple(self.terms(raw.none, (*loc, "none"), raw.id)),
-            exclude=tuple(t for t in exclude if isinstance(t, Pattern)),
+            exclude=tuple(t for t in exclude if not isinstance(t, TopicRef)),
             fields=tuple(raw.fields),
             min_hits=raw.min_hits,
         )
@@ -218,12 +233,27 @@ def _refs(topic: Topic) -> list[str]:
     return [t.topic_id for g in groups for t in g if isinstance(t, TopicRef)]
 
 
+def _with_topics(message: str, data: object) -> str:
+    """Name the topic on each ``topics[i]`` error line, so users find it by id."""
+    topics = data.get("topics") if isinstance(data, dict) else None
+    if not isinstance(topics, list):
+        return message
+
+    def name(m: re.Match[str]) -> str:
+        i = int(m[1])
+        item = topics[i] if i < len(topics) else None
+        tid = item.get("id") if isinstance(item, dict) else None
+        return f"{m[0]} (topic '{tid}')" if tid else m[0]
+
+    return re.sub(r"(?m)topics\[(\d+)\]([^:]*)", name, message)
+
+
 def parse_rules(data: object, path: Path, lines: dict[Loc, int]) -> RuleSet:
     """Validate parsed YAML as a rules file; raise ConfigError naming file:line."""
     try:
         raw = _RulesIn.model_validate(data if data is not None else {})
     except ValidationError as exc:
-        raise ConfigError(describe(path, lines, exc)) from exc
+        raise ConfigError(_with_topics(describe(path, lines, exc), data)) from exc
     return _Builder(raw, path, lines).build()
 
 
