@@ -8,6 +8,7 @@ and ``TimedOut`` subclass ``NetworkError``:
 - ``Forbidden``: the bot was blocked or removed; the chat is deactivated and its
   pending alerts dropped, with the reason logged.
 - ``BadRequest``: the message itself was refused; it is marked failed, kept for admins.
+- ``ChatMigrated``: a group became a supergroup; its rows move to the new id.
 - ``TimedOut`` / ``NetworkError`` (incl. 5xx): retried with capped exponential
   backoff for as long as it takes. A timeout may hide a message that did arrive:
   that is the one duplicate window Telegram's API leaves open.
@@ -17,12 +18,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import defaultdict
 from datetime import timedelta
 from typing import Protocol
 
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
 
 from bot.recorder import plain
 from bot.settings import AlertSettings
@@ -75,52 +85,101 @@ def _seconds(value: float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+def round_robin(alerts: list[PendingAlert]) -> list[PendingAlert]:
+    """Interleave chats (oldest first within each), so one busy chat cannot starve others."""
+    rank: dict[int, int] = defaultdict(int)
+    keyed = []
+    for alert in alerts:
+        keyed.append((rank[alert.chat_id], alert.id, alert))
+        rank[alert.chat_id] += 1
+    return [alert for *_, alert in sorted(keyed, key=lambda k: (k[0], k[1]))]
+
+
 class Deliverer:
-    """Drains the outbox; safe to run repeatedly and after any crash."""
+    """Drains the outbox; safe to run repeatedly and after any crash.
+
+    Pacing: at most one message per ``per_chat_interval_seconds`` to a chat (Telegram
+    allows about 1/s per chat); PTB's AIORateLimiter adds the 30/s overall and 20/min
+    per group limits. After a flood-wait or an outage every send pauses, so a storm
+    costs one refused request, not one per queued alert.
+    """
 
     def __init__(self, store: Store, sender: Sender, settings: AlertSettings) -> None:
         self.store, self.sender, self.settings = store, sender, settings
         self._lock = asyncio.Lock()  # the scheduled job and a cycle may both call in
+        self._chat_ready: dict[int, float] = {}
+        self._paused_until = 0.0
 
-    def backoff(self, attempts: int) -> timedelta:
-        """Capped exponential backoff: 2 s, 4 s, 8 s … up to ``retry_max_seconds``."""
-        return timedelta(seconds=min(self.settings.retry_max_seconds, 2.0 ** (attempts + 1)))
+    def backoff(self, attempts: int) -> float:
+        """Capped exponential backoff in seconds: 2, 4, 8 … up to ``retry_max_seconds``."""
+        return min(self.settings.retry_max_seconds, 2.0 ** (attempts + 1))
 
     async def deliver_due(self, limit: int = 200) -> int:
-        """Send every due alert; return how many were sent."""
+        """Send every due alert (unless a round is already running); return how many."""
+        if self._lock.locked() or time.monotonic() < self._paused_until:
+            return 0
         sent = 0
+        gone: set[int] = set()  # chats dropped or migrated during this round
         async with self._lock:
-            for alert in self.store.outbox.due(limit):
+            for alert in round_robin(self.store.outbox.due(limit)):
+                if alert.chat_id in gone:
+                    continue
+                await self._pace(alert.chat_id)
                 outcome = await self._send_one(alert)
-                if outcome == "sent":
-                    sent += 1
+                sent += outcome == "sent"
+                if outcome in ("dropped", "migrated"):
+                    gone.add(alert.chat_id)
                 elif outcome == "stop":
                     break
         return sent
 
+    async def _pace(self, chat_id: int) -> None:
+        wait = self._chat_ready.get(chat_id, 0.0) - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)  # pacing towards Telegram's per-chat limit
+        self._chat_ready[chat_id] = time.monotonic() + self.settings.per_chat_interval_seconds
+
+    def _pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
     async def _send_one(self, alert: PendingAlert) -> str:
-        outbox = self.store.outbox
+        outbox, subs = self.store.outbox, self.store.subs
         extra = {"chat_id": alert.chat_id, "alert_id": alert.id, "attempt": alert.attempts + 1}
         try:
             message_id = await self.sender.send(alert.chat_id, alert.text)
         except RetryAfter as exc:
             wait = _seconds(exc.retry_after)
             outbox.retry_at(alert.id, utcnow() + timedelta(seconds=wait), str(exc))
+            self._pause(wait)
             log.warning("telegram_flood_wait", extra={**extra, "retry_after": wait})
             return "stop"
+        except ChatMigrated as exc:
+            subs.migrate(alert.chat_id, exc.new_chat_id)
+            log.info("chat_migrated", extra={**extra, "new_chat_id": exc.new_chat_id})
+            return "migrated"  # the row now belongs to the new id and is sent next round
         except Forbidden as exc:
-            self.store.subs.deactivate(alert.chat_id, str(exc))
-            outbox.drop_chat(alert.chat_id, str(exc))
-            log.warning("chat_deactivated", extra={**extra, "error": str(exc)})
-            return "dropped"
+            return self._give_up_on_chat(alert, str(exc), extra)
         except BadRequest as exc:
+            if "chat not found" in str(exc).lower():
+                return self._give_up_on_chat(alert, str(exc), extra)
             outbox.mark_failed(alert.id, str(exc))
             log.error("alert_refused", extra={**extra, "error": str(exc)})
             return "failed"
         except (TimedOut, NetworkError) as exc:
-            outbox.retry_at(alert.id, utcnow() + self.backoff(alert.attempts), str(exc))
-            log.warning("telegram_unavailable", extra={**extra, "error": str(exc)})
+            wait = self.backoff(alert.attempts)
+            outbox.retry_at(alert.id, utcnow() + timedelta(seconds=wait), str(exc))
+            self._pause(wait)
+            log.warning(
+                "telegram_unavailable", extra={**extra, "error": str(exc), "retry_in": wait}
+            )
             return "stop"
         outbox.mark_sent(alert.id, message_id)
         log.info("alert_sent", extra=extra)
         return "sent"
+
+    def _give_up_on_chat(self, alert: PendingAlert, reason: str, extra: dict) -> str:
+        """The bot was blocked, kicked, or the chat is gone: stop alerting it."""
+        self.store.subs.deactivate(alert.chat_id, reason)
+        self.store.outbox.drop_chat(alert.chat_id, reason)
+        log.warning("chat_deactivated", extra={**extra, "error": reason})
+        return "dropped"

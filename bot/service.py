@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
 from bot.chat import ChatUI, bot_commands
@@ -116,14 +117,8 @@ class Service:
             seconds=self.settings.alerts.deliver_interval_seconds,
             **job,
         )
-        if self.app is not None:
-            await self.app.bot.set_my_commands(bot_commands())
-            await self.app.updater.start_polling(
-                timeout=self.settings.telegram.poll_timeout_seconds,
-                allowed_updates=Update.ALL_TYPES,
-            )
-            await self.app.start()
         scheduler.start()
+        chat = asyncio.create_task(self._start_chat()) if self.app is not None else None
         log.info(
             "service_started",
             extra={"feeds": len(self.store.feeds.active()), "console": self.console},
@@ -132,13 +127,37 @@ class Service:
             await stop.wait()
         finally:
             scheduler.shutdown(wait=False)
-            if self.app is not None:
-                await self.app.updater.stop()
-                await self.app.stop()
+            await self._stop_chat(chat)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(SHUTDOWN_GRACE):
                     await self.pipeline.idle()
             log.info("service_stopped")
+
+    async def _start_chat(self) -> None:
+        """Start answering Telegram; waits out an outage without holding up polling."""
+        assert self.app is not None
+        await self.app.updater.start_polling(
+            timeout=self.settings.telegram.poll_timeout_seconds,
+            allowed_updates=Update.ALL_TYPES,
+            bootstrap_retries=-1,  # keep retrying deleteWebhook while the Bot API is down
+        )
+        await self.app.start()
+        try:
+            await self.app.bot.set_my_commands(bot_commands())
+        except TelegramError as exc:  # the menu is a nicety; commands work without it
+            log.warning("commands_not_registered", extra={"error": str(exc)})
+
+    async def _stop_chat(self, task: asyncio.Task | None) -> None:
+        if task is None or self.app is None:
+            return
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
 
     def _tell_admins(self, error: str) -> None:
         """A bad rules edit was refused: tell every admin (best effort)."""

@@ -68,6 +68,7 @@ class AlertSettings(_Section):
     first_poll_max_age_hours: float = Field(0.0, ge=0)
     retry_max_seconds: float = Field(600.0, gt=0)
     deliver_interval_seconds: float = Field(5.0, gt=0)
+    per_chat_interval_seconds: float = Field(1.0, ge=0, le=60)
 
 
 class Settings(BaseSettings):

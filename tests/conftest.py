@@ -77,7 +77,11 @@ class Harness:
             "fetch": {"deadline_seconds": 2, "connect_timeout_seconds": 1},
             "extract": {"workers": 1},
             "telegram": {"base_url": self.telegram.base_url, "poll_timeout_seconds": 1},
-            "alerts": {"deliver_interval_seconds": 0.2, "retry_max_seconds": 1},
+            "alerts": {
+                "deliver_interval_seconds": 0.1,
+                "retry_max_seconds": 1,
+                "per_chat_interval_seconds": 0,
+            },
         }
         for key, value in overrides.items():
             if isinstance(value, dict):

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 
 from bot.store.base import insert_ignore, utcnow
-from bot.store.schema import chats, subscriptions
+from bot.store.schema import chats, outbox, subscriptions
 
 
 class SubscriptionStore:
@@ -77,4 +77,31 @@ class SubscriptionStore:
                 chats.update()
                 .where(chats.c.chat_id == chat_id)
                 .values(active=False, deactivated_reason=reason[:500])
+            )
+
+    def migrate(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: move its subscriptions and queued alerts."""
+        with self.engine.begin() as conn:
+            self._ensure_chat(conn, new_chat_id)
+            mine = (
+                conn.execute(
+                    sa.select(subscriptions.c.topic_id).where(
+                        subscriptions.c.chat_id == old_chat_id
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            rows = [{"chat_id": new_chat_id, "topic_id": t, "created_at": utcnow()} for t in mine]
+            insert_ignore(conn, subscriptions, rows, ("chat_id", "topic_id"))
+            conn.execute(subscriptions.delete().where(subscriptions.c.chat_id == old_chat_id))
+            conn.execute(
+                outbox.update()
+                .where(outbox.c.chat_id == old_chat_id, outbox.c.status == "pending")
+                .values(chat_id=new_chat_id)
+            )
+            conn.execute(
+                chats.update()
+                .where(chats.c.chat_id == old_chat_id)
+                .values(active=False, deactivated_reason=f"migrated to {new_chat_id}")
             )

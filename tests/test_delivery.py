@@ -1,0 +1,144 @@
+"""Delivery through the real PTB client: flood waits, blocked chats, outages, crashes.
+
+Alerts are put in the outbox the way the pipeline does (``record_article``); the
+running service's scheduled outbox job delivers them to the fake Bot API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections import Counter
+
+import pytest
+
+from bot.deliver import Deliverer
+from bot.models import Article, Entry, TopicMatch
+from bot.service import Service
+from bot.settings import AlertSettings
+from bot.store import Store
+from bot.store.outbox import Outbox
+from tests.conftest import Harness, rss
+from tests.fakes.telegram_api import FakeBotAPI
+
+_counter = iter(range(1, 10**6))
+
+
+def enqueue(store: Store, chats: list[int], count: int) -> list[str]:
+    """Queue ``count`` alerts for each chat, as the pipeline would; return their texts."""
+    texts = []
+    for _ in range(count):
+        n = next(_counter)
+        entry = Entry(f"guid-{n}", f"https://x.test/{n}", f"Story {n}", "", None)
+        article = Article(entry.link, entry.title, "", "", "Feed", None)
+        text = f'<b><a href="{entry.link}">Story {n}</a></b>'
+        store.items.record_article(
+            1, entry, article, [TopicMatch("kazakhstan", "K", ())], [(chat, text) for chat in chats]
+        )
+        texts.append(text)
+    return texts
+
+
+def sent_texts(api: FakeBotAPI, chat: int) -> Counter:
+    return Counter(m["text"] for m in api.sent if m["chat_id"] == chat and "Story" in m["text"])
+
+
+@pytest.fixture
+def quiet_feed(harness: Harness) -> Harness:
+    harness.site.route("/f.xml", rss([]))
+    harness.write(["/f.xml"])
+    return harness
+
+
+async def test_flood_wait_is_honoured_and_every_alert_arrives_once(quiet_feed: Harness) -> None:
+    api = quiet_feed.telegram
+    api.fail("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1, times=2)
+    async with quiet_feed.running() as service:
+        texts = enqueue(service.store, [11, 12], 4)
+        await quiet_feed.wait_sent(lambda a: len(a.sent) >= 8)
+    for chat in (11, 12):
+        assert sent_texts(api, chat) == Counter({t: 1 for t in texts})
+    assert len(api.calls("sendMessage")) == 8 + 2, "no request is wasted during a flood wait"
+
+
+async def test_blocked_chat_is_deactivated_and_others_still_served(quiet_feed: Harness) -> None:
+    api = quiet_feed.telegram
+    api.set_blocked(21)
+    async with quiet_feed.running() as service:
+        service.store.subs.subscribe(21, "kazakhstan")
+        service.store.subs.subscribe(22, "kazakhstan")
+        texts = enqueue(service.store, [21, 22], 3)
+        await quiet_feed.wait_sent(lambda a: len(sent_texts(a, 22)) == 3)
+        await service.deliverer.deliver_due()
+        assert service.store.subs.subscribers(["kazakhstan"]) == {22: {"kazakhstan"}}
+        assert service.store.outbox.counts().get("dropped") == 3
+    assert sent_texts(api, 22) == Counter({t: 1 for t in texts})
+    assert len([p for p in api.calls("sendMessage") if p["chat_id"] == 21]) == 1
+
+
+async def test_bot_api_down_for_a_while_then_back(quiet_feed: Harness) -> None:
+    api = quiet_feed.telegram
+    async with quiet_feed.running() as service:
+        api.set_down(True)
+        texts = enqueue(service.store, [31], 5)
+        await quiet_feed.wait_sent(lambda a: len(a.calls("sendMessage")) >= 2)
+        assert service.store.outbox.counts().get("pending") == 5
+        api.set_down(False)
+        await quiet_feed.wait_sent(lambda a: len(sent_texts(a, 31)) == 5)
+    assert sent_texts(api, 31) == Counter({t: 1 for t in texts})
+
+
+async def test_crash_between_send_and_record_resends_only_that_alert(
+    quiet_feed: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = quiet_feed.telegram
+    real = Outbox.mark_sent
+    crashed: list[int] = []
+
+    def crash_on_first(self: Outbox, alert_id: int, message_id: int) -> None:
+        if not crashed:
+            crashed.append(alert_id)
+            raise SystemExit("simulated crash after Telegram accepted the message")
+        real(self, alert_id, message_id)
+
+    store = Store.open(quiet_feed.settings().db_url)
+    store.feeds.sync([(quiet_feed.site.url("/f.xml"), "Feed", None)])
+    texts = enqueue(store, [41], 3)
+    store.close()
+    monkeypatch.setattr(Outbox, "mark_sent", crash_on_first)
+    async with Service(quiet_feed.settings()) as service:  # opened, not yet serving
+        with pytest.raises(SystemExit):
+            await service.deliverer.deliver_due()
+    assert len(api.sent) == 1
+    monkeypatch.setattr(Outbox, "mark_sent", real)
+    async with quiet_feed.running():  # the restart
+        await quiet_feed.wait_sent(lambda a: sum(sent_texts(a, 41).values()) >= 4)
+    counts = sent_texts(api, 41)
+    assert set(counts) == set(texts), "nothing lost"
+    assert sorted(counts.values()) == [1, 1, 2], "only the in-flight alert is sent twice"
+
+
+class RecordingSender:
+    def __init__(self) -> None:
+        self.times: list[tuple[int, float]] = []
+
+    async def send(self, chat_id: int, text: str) -> int:
+        self.times.append((chat_id, time.monotonic()))
+        return len(self.times)
+
+
+async def test_per_chat_pacing_and_round_robin(tmp_path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    store.feeds.sync([("https://x.test/feed", "Feed", None)])
+    enqueue(store, [51], 3)
+    enqueue(store, [52], 1)
+    sender = RecordingSender()
+    deliverer = Deliverer(store, sender, AlertSettings(per_chat_interval_seconds=0.2))
+    assert await deliverer.deliver_due() == 4
+    order = [chat for chat, _ in sender.times]
+    assert order[:2] == [51, 52], "a busy chat does not hold back the others"
+    t51 = [t for chat, t in sender.times if chat == 51]
+    assert all(b - a >= 0.19 for a, b in itertools.pairwise(t51))
+    assert await deliverer.deliver_due() == 0, "nothing is sent twice"
+    await asyncio.sleep(0)
