@@ -27,7 +27,6 @@ COMMANDS = [
     ("unsubscribe", "Unsubscribe from a topic: /unsubscribe <topic>"),
     ("mysubs", "This chat's subscriptions"),
 ]
-HELP = "\n".join(f"/{name} – {html.escape(text)}" for name, text in COMMANDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +51,32 @@ def command_from(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Command:
     )
 
 
+GROUP_TYPES = ("group", "supergroup")
+
+
+async def may_change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """In groups only the group's admins may change what the group receives."""
+    cmd = command_from(update, context)
+    if cmd.chat_type not in GROUP_TYPES:
+        return True
+    if cmd.user_id is not None:
+        member = await context.bot.get_chat_member(cmd.chat_id, cmd.user_id)
+        if member.status in ("administrator", "creator"):
+            return True
+    text = "Only this group's admins can change its subscriptions."
+    if update.callback_query:
+        await update.callback_query.answer(text, show_alert=True)
+    else:
+        await reply(update, text)
+    return False
+
+
 class ChatUI:
     """Handlers bound to the store and the rules in force."""
 
     def __init__(self, store: Store, rules: LiveRules) -> None:
         self.store, self.rules = store, rules
+        self.menu: list[tuple[str, str]] = list(COMMANDS)  # other handler sets extend it
 
     def topics(self) -> tuple[Topic, ...]:
         """The topics users can subscribe to."""
@@ -88,11 +108,11 @@ class ChatUI:
             "article matches a topic you follow, in any language.\n\n"
             "Tap a topic to follow it, or use /subscribe &lt;topic&gt;. /help lists all commands."
         )
-        await _reply(update, text, self.keyboard(cmd.chat_id))
+        await reply(update, text, self.keyboard(cmd.chat_id))
 
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """List the commands."""
-        await _reply(update, HELP)
+        await reply(update, "\n".join(f"/{n} – {html.escape(t)}" for n, t in self.menu))
 
     async def list_topics(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Describe each topic, with toggle buttons."""
@@ -101,7 +121,7 @@ class ChatUI:
             f"<b>{html.escape(t.name)}</b> (<code>{t.id}</code>): {html.escape(t.description)}"
             for t in self.topics()
         ]
-        await _reply(update, "\n\n".join(lines)[:3800], self.keyboard(cmd.chat_id))
+        await reply(update, "\n\n".join(lines)[:3800], self.keyboard(cmd.chat_id))
 
     async def subscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Subscribe this chat to a topic."""
@@ -113,13 +133,15 @@ class ChatUI:
 
     async def _change(self, update: Update, context: ContextTypes.DEFAULT_TYPE, verb: str) -> None:
         cmd = command_from(update, context)
+        if cmd.args and not await may_change(update, context):
+            return
         ids = ", ".join(t.id for t in self.topics())
         if not cmd.args:
-            await _reply(update, f"Usage: /{verb} &lt;topic&gt;\nTopics: {ids}")
+            await reply(update, f"Usage: /{verb} &lt;topic&gt;\nTopics: {ids}")
             return
         topic = self.find(" ".join(cmd.args))
         if topic is None:
-            await _reply(
+            await reply(
                 update,
                 f"Unknown topic '{html.escape(' '.join(cmd.args))}'.\n"
                 f"Usage: /{verb} &lt;topic&gt;\nTopics: {ids}",
@@ -136,7 +158,7 @@ class ChatUI:
             text = (
                 f"Unsubscribed from <b>{name}</b>." if done else f"Not subscribed to <b>{name}</b>."
             )
-        await _reply(update, text)
+        await reply(update, text)
 
     async def mysubs(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """List this chat's subscriptions."""
@@ -144,7 +166,7 @@ class ChatUI:
         names = {t.id: t.name for t in self.topics()}
         mine = [html.escape(names.get(t, t)) for t in self.store.subs.topics_of(cmd.chat_id)]
         text = ("Subscribed to: " + ", ".join(mine)) if mine else "No subscriptions yet: /topics"
-        await _reply(update, text)
+        await reply(update, text)
 
     async def toggle(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A topic button: flip the subscription and redraw the buttons."""
@@ -154,6 +176,8 @@ class ChatUI:
         if query is None or topic is None:
             if query:
                 await query.answer("That topic no longer exists.")
+            return
+        if not await may_change(update, context):
             return
         if not self.store.subs.unsubscribe(cmd.chat_id, topic.id):
             self.store.subs.subscribe(cmd.chat_id, topic.id)
@@ -175,12 +199,13 @@ class ChatUI:
         app.add_handler(CallbackQueryHandler(self.toggle, pattern=r"^toggle:"))
 
 
-def bot_commands() -> list[BotCommand]:
+def bot_commands(menu: list[tuple[str, str]]) -> list[BotCommand]:
     """The menu Telegram shows, registered with setMyCommands at start-up."""
-    return [BotCommand(name, text[:256]) for name, text in COMMANDS]
+    return [BotCommand(name, text[:256]) for name, text in menu]
 
 
-async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Answer in the chat the update came from, as HTML."""
     if update.effective_message:
         await update.effective_message.reply_text(
             text, parse_mode=ParseMode.HTML, reply_markup=markup

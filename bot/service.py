@@ -17,7 +17,10 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
 from bot.chat import ChatUI, bot_commands
+from bot.chat_prefs import COMMANDS as PREFS_COMMANDS
+from bot.chat_prefs import PrefsUI
 from bot.deliver import ConsoleSender, Deliverer, Sender, TelegramSender
+from bot.digest import Digester
 from bot.errors import ConfigError
 from bot.extract import Extractor
 from bot.feedlist import load_feeds
@@ -79,11 +82,15 @@ class Service:
         sender: Sender = ConsoleSender()
         if not self.console:
             self.app = build_application(s)
-            ChatUI(self.store, self.rules).install(self.app)
+            self.ui = ChatUI(self.store, self.rules)
+            self.ui.install(self.app)
+            PrefsUI(self.ui).install(self.app)
+            self.ui.menu += PREFS_COMMANDS
             self.app.add_error_handler(_log_handler_error)
             await self.app.initialize()
             sender = TelegramSender(self.app.bot)
         self.deliverer = Deliverer(self.store, sender, s.alerts)
+        self.digester = Digester(self.store, self._topic_names)
 
     async def close(self) -> None:
         """Release everything ``open`` acquired."""
@@ -117,6 +124,9 @@ class Service:
             seconds=self.settings.alerts.deliver_interval_seconds,
             **job,
         )
+        scheduler.add_job(
+            self._digests, id="digest", seconds=self.settings.alerts.digest_check_seconds, **job
+        )
         scheduler.start()
         chat = asyncio.create_task(self._start_chat()) if self.app is not None else None
         log.info(
@@ -133,6 +143,13 @@ class Service:
                     await self.pipeline.idle()
             log.info("service_stopped")
 
+    def _topic_names(self) -> dict[str, str]:
+        return {t.id: t.name for t in self.rules.matcher.rules.topics}
+
+    async def _digests(self) -> None:
+        if self.digester.run_due():
+            await self.deliverer.deliver_due()
+
     async def _start_chat(self) -> None:
         """Start answering Telegram; waits out an outage without holding up polling."""
         assert self.app is not None
@@ -143,7 +160,7 @@ class Service:
         )
         await self.app.start()
         try:
-            await self.app.bot.set_my_commands(bot_commands())
+            await self.app.bot.set_my_commands(bot_commands(self.ui.menu))
         except TelegramError as exc:  # the menu is a nicety; commands work without it
             log.warning("commands_not_registered", extra={"error": str(exc)})
 

@@ -69,6 +69,7 @@ class AlertSettings(_Section):
     retry_max_seconds: float = Field(600.0, gt=0)
     deliver_interval_seconds: float = Field(5.0, gt=0)
     per_chat_interval_seconds: float = Field(1.0, ge=0, le=60)
+    digest_check_seconds: float = Field(60.0, gt=0)
 
 
 class Settings(BaseSettings):

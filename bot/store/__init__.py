@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from bot.store.base import utcnow
+from bot.store.digests import DigestStore
 from bot.store.engine import create_engine, migrate
 from bot.store.feeds import FeedStore
 from bot.store.items import ItemStore
@@ -26,6 +27,7 @@ class Store:
         self.items = ItemStore(engine)
         self.subs = SubscriptionStore(engine)
         self.outbox = Outbox(engine)
+        self.digests = DigestStore(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:

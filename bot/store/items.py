@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from bot.models import Article, Entry, TopicMatch
 from bot.store.base import insert_ignore, utcnow
-from bot.store.schema import articles, feeds, items, matches, outbox
+from bot.store.schema import articles, chats, feeds, items, matches, outbox
 
 
 def key_hash(key: str) -> str:
@@ -110,12 +110,19 @@ class ItemStore:
                     for m in found
                 ],
             )
+            digest = set(
+                conn.scalars(
+                    sa.select(chats.c.chat_id).where(
+                        chats.c.chat_id.in_([c for c, _ in alerts]), chats.c.mode != "instant"
+                    )
+                )
+            )
             rows = [
                 {
                     "chat_id": chat_id,
                     "article_id": article_id,
                     "text": text,
-                    "status": "pending",
+                    "status": "held" if chat_id in digest else "pending",  # held for a digest
                     "attempts": 0,
                     "next_attempt_at": now,
                     "created_at": now,

@@ -67,6 +67,18 @@ chats = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False, default=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("deactivated_reason", sa.Text),
+    sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("mode", sa.String(16), nullable=False, server_default="instant"),
+    sa.Column("digest_at", sa.String(5)),
+    sa.Column("last_digest_at", sa.DateTime(timezone=True)),
+)
+
+mutes = sa.Table(
+    "mutes",
+    metadata,
+    sa.Column("chat_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("topic_id", sa.String(40), primary_key=True),
+    sa.Column("until", sa.DateTime(timezone=True), nullable=False),
 )
 
 subscriptions = sa.Table(
@@ -82,7 +94,8 @@ outbox = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("chat_id", sa.BigInteger, nullable=False),
-    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id"), nullable=False),
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id")),
+    sa.Column("digest_key", sa.String(64)),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
@@ -92,6 +105,7 @@ outbox = sa.Table(
     sa.Column("message_id", sa.BigInteger),
     sa.Column("last_error", sa.Text),
     sa.UniqueConstraint("chat_id", "article_id", name="uq_outbox_chat_article"),
+    sa.UniqueConstraint("chat_id", "digest_key", name="uq_outbox_chat_digest"),
     sa.Index("ix_outbox_due", "status", "next_attempt_at"),
 )
 

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 
-from bot.store.base import insert_ignore, utcnow
-from bot.store.schema import chats, outbox, subscriptions
+from bot.store.base import as_utc, insert_ignore, utcnow
+from bot.store.schema import chats, mutes, outbox, subscriptions
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSettings:
+    """How a chat wants its alerts."""
+
+    paused: bool
+    mode: str
+    digest_at: str | None
+    muted: dict[str, datetime | None]
 
 
 class SubscriptionStore:
@@ -55,20 +67,60 @@ class SubscriptionStore:
             )
 
     def subscribers(self, topic_ids: Iterable[str]) -> dict[int, set[str]]:
-        """Active chats subscribed to any of ``topic_ids``, with the topics they want."""
+        """Chats that want alerts for any of ``topic_ids`` now: active, not paused, not muted."""
         ids = list(topic_ids)
         out: dict[int, set[str]] = defaultdict(set)
         if not ids:
             return out
+        muted = sa.exists().where(
+            mutes.c.chat_id == subscriptions.c.chat_id,
+            mutes.c.topic_id == subscriptions.c.topic_id,
+            mutes.c.until > utcnow(),
+        )
         query = (
             sa.select(subscriptions.c.chat_id, subscriptions.c.topic_id)
             .join(chats, chats.c.chat_id == subscriptions.c.chat_id)
-            .where(subscriptions.c.topic_id.in_(ids), chats.c.active)
+            .where(subscriptions.c.topic_id.in_(ids), chats.c.active, ~chats.c.paused, ~muted)
         )
         with self.engine.connect() as conn:
             for chat_id, topic_id in conn.execute(query):
                 out[chat_id].add(topic_id)
         return out
+
+    def settings_of(self, chat_id: int) -> ChatSettings:
+        """A chat's delivery settings (defaults for a chat never seen)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(chats).where(chats.c.chat_id == chat_id)).first()
+            muted = conn.execute(
+                sa.select(mutes.c.topic_id, mutes.c.until).where(
+                    mutes.c.chat_id == chat_id, mutes.c.until > utcnow()
+                )
+            ).all()
+        if row is None:
+            return ChatSettings(False, "instant", None, {})
+        return ChatSettings(row.paused, row.mode, row.digest_at, {t: as_utc(u) for t, u in muted})
+
+    def _update_chat(self, chat_id: int, **values: object) -> None:
+        with self.engine.begin() as conn:
+            self._ensure_chat(conn, chat_id)
+            conn.execute(chats.update().where(chats.c.chat_id == chat_id).values(**values))
+
+    def set_paused(self, chat_id: int, paused: bool) -> None:
+        """Pause or resume all alerts for a chat."""
+        self._update_chat(chat_id, paused=paused)
+
+    def set_mode(self, chat_id: int, mode: str, digest_at: str | None = None) -> None:
+        """Instant alerts, or an hourly/daily digest (the period starts now)."""
+        self._update_chat(chat_id, mode=mode, digest_at=digest_at, last_digest_at=utcnow())
+
+    def mute(self, chat_id: int, topic_id: str, until: datetime | None) -> None:
+        """Silence one topic for a chat until ``until`` (None lifts the mute)."""
+        with self.engine.begin() as conn:
+            self._ensure_chat(conn, chat_id)
+            where = (mutes.c.chat_id == chat_id) & (mutes.c.topic_id == topic_id)
+            conn.execute(mutes.delete().where(where))
+            if until is not None:
+                conn.execute(mutes.insert().values(chat_id=chat_id, topic_id=topic_id, until=until))
 
     def deactivate(self, chat_id: int, reason: str) -> None:
         """The bot was blocked or removed: stop alerting this chat until it returns."""
