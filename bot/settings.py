@@ -1,7 +1,8 @@
 """The one settings object: built and validated once at start-up, then passed explicitly.
 
 Sources, strongest first: environment variables (``NEWSBOT_POLL_INTERVAL_SECONDS``,
-``NEWSBOT_FETCH__USER_AGENT``, …), a ``.env`` file, then ``config/settings.yaml``.
+``NEWSBOT_FETCH__USER_AGENT``, …), a ``.env`` file in the working directory (loaded
+into the environment without overriding it), then ``config/settings.yaml``.
 The bot token only ever comes from ``TELEGRAM_BOT_TOKEN``.
 """
 
@@ -11,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
+from dotenv import load_dotenv
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -78,7 +80,6 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
         env_nested_delimiter="__",
-        env_file=".env",
         extra="forbid",
         frozen=True,
     )
@@ -105,8 +106,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Environment beats ``.env``, which beats the YAML file (passed as init)."""
-        return env_settings, dotenv_settings, init_settings
+        """The environment (``.env`` already folded in) beats the YAML file (passed as init)."""
+        return env_settings, init_settings
 
     @property
     def feeds_path(self) -> Path:
@@ -152,6 +153,9 @@ def load_settings(config_dir: Path | str | None = None) -> Settings:
 
     Raises ConfigError naming the file and key, or the environment variable.
     """
+    # .env holds TELEGRAM_BOT_TOKEN as well as NEWSBOT_* overrides; real environment
+    # variables win over it, as with docker compose's env_file.
+    load_dotenv(Path.cwd() / ".env", override=False)
     config_dir = Path(config_dir or os.environ.get(ENV_PREFIX + "CONFIG_DIR") or "config")
     path = config_dir / "settings.yaml"
     data: dict[str, Any] = {}

@@ -74,3 +74,18 @@ def test_check_config_fails_on_a_bad_rules_file(
     assert main(["--config", str(tmp_path), "check-config"]) == 2
     err = capsys.readouterr().err
     assert "rules.yaml:2: topics[0].id" in err
+
+
+def test_dotenv_file_supplies_token_and_overrides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text(
+        "TELEGRAM_BOT_TOKEN=42:from-dotenv\nNEWSBOT_POLL_INTERVAL_SECONDS=77\n"
+    )
+    monkeypatch.setenv("NEWSBOT_LOG_LEVEL", "DEBUG")
+    monkeypatch.delenv("NEWSBOT_POLL_INTERVAL_SECONDS", raising=False)
+    s = load_settings(ROOT / "config")
+    assert s.token == "42:from-dotenv" and s.poll_interval_seconds == 77
+    assert s.log_level == "DEBUG"
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)  # load_dotenv set it
+    monkeypatch.delenv("NEWSBOT_POLL_INTERVAL_SECONDS", raising=False)

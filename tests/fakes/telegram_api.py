@@ -84,6 +84,7 @@ class FakeBotAPI(BotMethods, LoopbackServer):
                 "getUpdates": self.get_updates,
                 "sendMessage": self.send_message,
                 "editMessageText": self.edit_message_text,
+                "editMessageReplyMarkup": self.edit_message_reply_markup,
                 "answerCallbackQuery": self.answer_callback_query,
                 "sendChatAction": self.constant_true,
                 "getChat": self.get_chat,

@@ -242,6 +242,22 @@ class BotMethods:
         self._edits.append(self._record(params, chat_id, message_id))
         return message
 
+    def edit_message_reply_markup(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Replace only the buttons of a message the bot sent (recorded in ``edits``)."""
+        chat_id = self._target_chat(params)
+        message_id = params.get("message_id")
+        stored = self._messages.get((chat_id, message_id))  # type: ignore[arg-type]
+        if not isinstance(message_id, int) or stored is None:
+            raise bad_request("message to edit not found")
+        text, mode, _ = stored["source"]
+        markup = params.get("reply_markup")
+        if markup == stored["source"][2]:
+            raise bad_request("message is not modified")
+        message = self._bot_message(chat_id, message_id, stored["message"]["text"], markup)
+        stored.update(message=message, source=(text, mode, markup))
+        self._edits.append(self._record({**params, "text": text}, chat_id, message_id))
+        return message
+
     def answer_callback_query(self, params: dict[str, Any]) -> bool:
         if str(params.get("callback_query_id")) not in self._callback_ids:
             raise bad_request(
