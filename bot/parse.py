@@ -88,3 +88,23 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
     return ParsedFeed(
         title=html_to_text(d.feed.get("title", ""), MAX_TITLE), entries=entries, warning=warning
     )
+
+
+FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
+
+
+def discover_feeds(body: bytes, base_url: str) -> list[str]:
+    """Feed URLs a web page advertises with ``<link rel="alternate" type="…rss+xml">``."""
+    try:
+        doc = lxml.html.fromstring(body, base_url=base_url)
+    except (lxml.etree.ParserError, ValueError):
+        return []
+    doc.make_links_absolute(base_url, handle_failures="ignore")
+    out = []
+    for link in doc.xpath("//link[@href]"):
+        rel = (link.get("rel") or "").lower().split()
+        kind = (link.get("type") or "").lower().split(";")[0].strip()
+        href = link.get("href", "")
+        if "alternate" in rel and kind in FEED_TYPES and href.startswith(("http://", "https://")):
+            out.append(href)
+    return list(dict.fromkeys(out))

@@ -12,10 +12,12 @@ import logging
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from telegram import Update
+from telegram import BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
+from bot.admin import COMMANDS as ADMIN_COMMANDS
+from bot.admin import AdminUI
 from bot.chat import ChatUI, bot_commands
 from bot.chat_prefs import COMMANDS as PREFS_COMMANDS
 from bot.chat_prefs import PrefsUI
@@ -25,6 +27,7 @@ from bot.errors import ConfigError
 from bot.extract import Extractor
 from bot.feedlist import load_feeds
 from bot.fetch import Fetcher
+from bot.gates import install_gates
 from bot.live_rules import LiveRules
 from bot.pipeline import CycleReport, Pipeline
 from bot.recorder import DryRunRecorder, Recorder
@@ -85,7 +88,10 @@ class Service:
             self.ui = ChatUI(self.store, self.rules)
             self.ui.install(self.app)
             PrefsUI(self.ui).install(self.app)
+            AdminUI(self.ui, s, self.fetcher).install(self.app)
             self.ui.menu += PREFS_COMMANDS
+            install_gates(self.app, self.store, s.telegram)
+            self.store.subs.sync_channels(s.telegram.channels)
             self.app.add_error_handler(_log_handler_error)
             await self.app.initialize()
             sender = TelegramSender(self.app.bot)
@@ -161,6 +167,9 @@ class Service:
         await self.app.start()
         try:
             await self.app.bot.set_my_commands(bot_commands(self.ui.menu))
+            admin_menu = bot_commands(self.ui.menu + ADMIN_COMMANDS)
+            for admin in self.settings.telegram.admins:
+                await self.app.bot.set_my_commands(admin_menu, scope=BotCommandScopeChat(admin))
         except TelegramError as exc:  # the menu is a nicety; commands work without it
             log.warning("commands_not_registered", extra={"error": str(exc)})
 

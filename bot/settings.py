@@ -53,6 +53,10 @@ class TelegramSettings(_Section):
 
     base_url: str = "https://api.telegram.org/bot"
     admins: tuple[int, ...] = ()
+    # Private deployments: when set, only these chats (and the admins) may use the bot.
+    allowed_chats: tuple[int, ...] = ()
+    # Broadcast targets: channel (or any chat) id -> topics it always receives.
+    channels: dict[int, tuple[str, ...]] = {}
     token: SecretStr | None = None
     poll_timeout_seconds: int = Field(30, ge=0, le=50)
 

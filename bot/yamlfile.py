@@ -29,6 +29,15 @@ def _lines(node: yaml.Node, path: Loc, out: dict[Loc, int]) -> None:
             _lines(item, (*path, index), out)
 
 
+def line_map(text: str) -> dict[Loc, int]:
+    """Map each key path in a YAML text to its 1-based line number."""
+    lines: dict[Loc, int] = {}
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    if node is not None:
+        _lines(node, (), lines)
+    return lines
+
+
 def read_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:
     """Return the parsed document and a map from key path to 1-based line number."""
     try:

@@ -157,3 +157,11 @@ class SubscriptionStore:
                 .where(chats.c.chat_id == old_chat_id)
                 .values(active=False, deactivated_reason=f"migrated to {new_chat_id}")
             )
+
+    def sync_channels(self, channels: dict[int, tuple[str, ...]]) -> None:
+        """Make configured broadcast channels subscribe to exactly their topics."""
+        for chat_id, topics in channels.items():
+            for topic in set(self.topics_of(chat_id)) - set(topics):
+                self.unsubscribe(chat_id, topic)
+            for topic in topics:
+                self.subscribe(chat_id, topic)
