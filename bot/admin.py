@@ -72,7 +72,7 @@ class AdminUI:
             try:
                 await fn(update, context)
             except (ConfigError, NewsbotError) as exc:
-                await reply(update, f"Refused: {html.escape(str(exc))[:3500]}")
+                await reply(update, f"Refused: {html.escape(str(exc), quote=False)[:3500]}")
 
         return guarded
 
