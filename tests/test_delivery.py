@@ -142,3 +142,11 @@ async def test_per_chat_pacing_and_round_robin(tmp_path) -> None:
     assert all(b - a >= 0.19 for a, b in itertools.pairwise(t51))
     assert await deliverer.deliver_due() == 0, "nothing is sent twice"
     await asyncio.sleep(0)
+
+
+def test_configured_channels_subscribe_to_exactly_their_topics(tmp_path) -> None:  # noqa: ANN001
+    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    store.subs.subscribe(-1001, "tokayev")
+    store.subs.sync_channels({-1001: ("kazakhstan", "csto")})
+    assert store.subs.topics_of(-1001) == ["csto", "kazakhstan"]
+    assert store.subs.subscribers(["csto"]) == {-1001: {"csto"}}
