@@ -27,10 +27,13 @@ class FeedError(NewsbotError):
 
     kind = "feed"
 
-    def __init__(self, message: str, *, kind: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, kind: str | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         if kind is not None:
             self.kind = kind
+        self.retry_after = retry_after  # seconds the server asked us to wait, if it did
 
 
 class FetchError(FeedError):

@@ -2,20 +2,27 @@
 
 Every request has a total deadline (httpx's read timeout is per chunk, so a
 slow-drip server could otherwise hold a request forever), a body-size cap that is
-enforced while streaming (after gzip decoding), bounded concurrency, and a
-descriptive User-Agent. Feeds use conditional GET, so an unchanged feed costs a
-304 and no parse.
+enforced while streaming (after gzip decoding), and a descriptive User-Agent.
+Politeness: a global bound on requests in flight, at most ``per_host_concurrency``
+per host, and ``per_host_interval_seconds`` between requests to one host. The SSRF
+guard (bot.netguard) vets every address at connect time, redirects included.
+Feeds use conditional GET, so an unchanged feed costs a 304 and no parse.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import defaultdict
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 import httpx
 
 from bot.errors import FetchError
 from bot.models import FetchResult
+from bot.netguard import AllowPolicy, BlockedAddressError, guarded_transport
 from bot.settings import FetchSettings
 
 log = logging.getLogger(__name__)
@@ -26,23 +33,77 @@ FEED_ACCEPT = (
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 PERMANENT = {301, 308}
+WAIT_STATUSES = {429, 503}
+
+
+def seconds_from(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After / Expires: delta-seconds or an HTTP date, as seconds from now."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when - (now or time.time()))
+
+
+def cache_seconds(headers: httpx.Headers) -> float | None:
+    """How long the server says the response stays fresh (max-age wins over Expires)."""
+    for part in headers.get("Cache-Control", "").split(","):
+        name, _, value = part.strip().partition("=")
+        if name.lower() in ("max-age", "s-maxage") and value.strip('"').isdigit():
+            return float(value.strip('"'))
+        if name.lower() in ("no-cache", "no-store"):
+            return 0.0
+    return seconds_from(headers.get("Expires"))
+
+
+class HostGate:
+    """Per-host politeness: a concurrency limit plus a minimum spacing between starts."""
+
+    def __init__(self, concurrency: int, interval: float) -> None:
+        self.interval = interval
+        self._slots: dict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(concurrency)
+        )
+        self._next: dict[str, float] = {}
+        self._turns: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def enter(self, host: str) -> asyncio.Semaphore:
+        """Wait for a slot and this host's spacing; the caller releases the slot."""
+        slot = self._slots[host]
+        await slot.acquire()
+        async with self._turns[host]:
+            wait = self._next.get(host, 0.0) - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)  # politeness spacing, not a test wait
+            self._next[host] = time.monotonic() + self.interval
+        return slot
 
 
 class Fetcher:
-    """One shared client and one concurrency bound for every request newsbot makes."""
+    """One shared client, one global bound and per-host gates for every request."""
 
     def __init__(self, settings: FetchSettings, client: httpx.AsyncClient | None = None) -> None:
         self.settings = settings
+        policy = AllowPolicy(
+            allow_private=settings.allow_private_addresses, allow_loopback=settings.allow_loopback
+        )
+        limits = httpx.Limits(max_connections=settings.max_concurrency * 2)
         self.client = client or httpx.AsyncClient(
             headers={"User-Agent": settings.user_agent},
             timeout=httpx.Timeout(
                 settings.deadline_seconds, connect=settings.connect_timeout_seconds
             ),
-            limits=httpx.Limits(max_connections=settings.max_concurrency * 2),
+            transport=guarded_transport(policy, limits=limits),
             follow_redirects=True,
             max_redirects=settings.max_redirects,
         )
         self._slots = asyncio.Semaphore(settings.max_concurrency)
+        self._hosts = HostGate(settings.per_host_concurrency, settings.per_host_interval_seconds)
 
     async def aclose(self) -> None:
         """Close the connection pool."""
@@ -64,7 +125,9 @@ class Fetcher:
         return await self._get(url, {"Accept": PAGE_ACCEPT}, self.settings.max_page_bytes)
 
     async def _get(self, url: str, headers: dict[str, str], max_bytes: int) -> FetchResult:
+        host = (urlsplit(url).hostname or "").lower()
         async with self._slots:
+            slot = await self._hosts.enter(host)
             try:
                 async with asyncio.timeout(self.settings.deadline_seconds):
                     return await self._stream(url, headers, max_bytes)
@@ -75,6 +138,8 @@ class Fetcher:
                 ) from None
             except httpx.TooManyRedirects:
                 raise FetchError(f"{url}: too many redirects", kind="redirects") from None
+            except BlockedAddressError as exc:
+                raise FetchError(f"{url}: {exc}", kind="blocked_address") from None
             except httpx.TimeoutException as exc:
                 raise FetchError(
                     f"{url}: timed out ({type(exc).__name__})", kind="timeout"
@@ -84,38 +149,49 @@ class Fetcher:
             except httpx.HTTPError as exc:
                 detail = str(exc) or type(exc).__name__
                 raise FetchError(f"{url}: {detail}", kind="network") from None
+            finally:
+                slot.release()
 
     async def _stream(self, url: str, headers: dict[str, str], max_bytes: int) -> FetchResult:
         async with self.client.stream("GET", url, headers=headers) as resp:
             final = str(resp.url)
             permanent = bool(resp.history) and all(r.status_code in PERMANENT for r in resp.history)
+            fresh = cache_seconds(resp.headers)
             if resp.status_code == 304:
-                return FetchResult(url, final, 304, permanent_redirect=permanent)
+                return FetchResult(
+                    url, final, 304, permanent_redirect=permanent, cache_seconds=fresh
+                )
             if resp.status_code >= 400:
-                reason = resp.reason_phrase or "error"
+                wait = seconds_from(resp.headers.get("Retry-After"))
                 raise FetchError(
-                    f"{url}: HTTP {resp.status_code} {reason}", kind=f"http_{resp.status_code}"
+                    f"{url}: HTTP {resp.status_code} {resp.reason_phrase or 'error'}"
+                    + (f" (retry after {wait:.0f} s)" if wait is not None else ""),
+                    kind=f"http_{resp.status_code}",
+                    retry_after=wait if resp.status_code in WAIT_STATUSES else None,
                 )
-            declared = resp.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise FetchError(
-                    f"{url}: body of {declared} bytes exceeds the cap of {max_bytes}",
-                    kind="too_large",
-                )
-            body = bytearray()
-            async for chunk in resp.aiter_bytes():
-                body += chunk
-                if len(body) > max_bytes:
-                    raise FetchError(
-                        f"{url}: body exceeds the cap of {max_bytes} bytes", kind="too_large"
-                    )
+            body = await _read_capped(resp, url, max_bytes)
             return FetchResult(
                 url=url,
                 final_url=final,
                 status=resp.status_code,
-                body=bytes(body),
+                body=body,
                 content_type=resp.headers.get("Content-Type", ""),
                 etag=resp.headers.get("ETag"),
                 last_modified=resp.headers.get("Last-Modified"),
                 permanent_redirect=permanent,
+                cache_seconds=fresh,
             )
+
+
+async def _read_capped(resp: httpx.Response, url: str, max_bytes: int) -> bytes:
+    declared = resp.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise FetchError(
+            f"{url}: body of {declared} bytes exceeds the cap of {max_bytes}", kind="too_large"
+        )
+    body = bytearray()
+    async for chunk in resp.aiter_bytes():
+        body += chunk
+        if len(body) > max_bytes:
+            raise FetchError(f"{url}: body exceeds the cap of {max_bytes} bytes", kind="too_large")
+    return bytes(body)

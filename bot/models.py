@@ -36,6 +36,7 @@ class FetchResult:
     etag: str | None = None
     last_modified: str | None = None
     permanent_redirect: bool = False
+    cache_seconds: float | None = None  # from Cache-Control max-age or Expires
 
     @property
     def not_modified(self) -> bool:

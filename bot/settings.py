@@ -38,6 +38,12 @@ class FetchSettings(_Section):
     max_page_bytes: int = Field(5_000_000, ge=1024)
     max_concurrency: int = Field(10, ge=1, le=500)
     max_redirects: int = Field(5, ge=0, le=20)
+    per_host_concurrency: int = Field(2, ge=1, le=50)
+    per_host_interval_seconds: float = Field(1.0, ge=0, le=60)
+    # The SSRF guard refuses loopback, private, link-local and metadata addresses at
+    # connect time, on every redirect hop. Only these settings let some through.
+    allow_private_addresses: bool = False
+    allow_loopback: bool = False
 
 
 class ExtractSettings(_Section):

@@ -74,7 +74,13 @@ class Harness:
             "state_dir": str(self.root / "state"),
             "poll_interval_seconds": 0.5,
             "log_level": "INFO",
-            "fetch": {"deadline_seconds": 2, "connect_timeout_seconds": 1},
+            "fetch": {
+                "deadline_seconds": 2,
+                "connect_timeout_seconds": 1,
+                "allow_loopback": True,
+                "per_host_interval_seconds": 0,
+                "per_host_concurrency": 10,
+            },
             "extract": {"workers": 1},
             "telegram": {"base_url": self.telegram.base_url, "poll_timeout_seconds": 1},
             "alerts": {

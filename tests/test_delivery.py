@@ -144,7 +144,7 @@ async def test_per_chat_pacing_and_round_robin(tmp_path) -> None:
     await asyncio.sleep(0)
 
 
-def test_configured_channels_subscribe_to_exactly_their_topics(tmp_path) -> None:  # noqa: ANN001
+def test_configured_channels_subscribe_to_exactly_their_topics(tmp_path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite3'}")
     store.subs.subscribe(-1001, "tokayev")
     store.subs.sync_channels({-1001: ("kazakhstan", "csto")})

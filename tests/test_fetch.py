@@ -22,6 +22,8 @@ async def fetcher() -> Fetcher:
             max_feed_bytes=50_000,
             max_redirects=3,
             user_agent="newsbot-test/1",
+            allow_loopback=True,
+            per_host_interval_seconds=0,
         )
     )
     yield f
@@ -111,3 +113,48 @@ def test_the_suite_cannot_reach_a_non_loopback_address() -> None:
 
     with socket.socket() as sock, pytest.raises(SocketConnectBlockedError):
         sock.connect(("192.0.2.1", 80))  # TEST-NET-1: must be refused before any packet
+
+
+async def test_ssrf_guard_is_on_by_default(site: LoopbackSite) -> None:
+    guarded = Fetcher(FetchSettings())
+    site.route("/f.xml", "<rss/>")
+    try:
+        with pytest.raises(FetchError, match="loopback") as err:
+            await guarded.fetch_feed(site.url("/f.xml"))
+        assert err.value.kind == "blocked_address"
+    finally:
+        await guarded.aclose()
+
+
+async def test_redirect_to_a_private_address_is_refused_at_the_hop(
+    site: LoopbackSite, fetcher: Fetcher
+) -> None:
+    site.redirect("/moved", "http://10.1.2.3/feed.xml")
+    with pytest.raises(FetchError, match="private") as err:
+        await fetcher.fetch_feed(site.url("/moved"))
+    assert err.value.kind == "blocked_address"
+
+
+async def test_retry_after_and_cache_lifetime_are_reported(
+    site: LoopbackSite, fetcher: Fetcher
+) -> None:
+    site.route("/busy", "slow down", status=429, headers={"Retry-After": "120"})
+    with pytest.raises(FetchError) as err:
+        await fetcher.fetch_feed(site.url("/busy"))
+    assert err.value.kind == "http_429" and err.value.retry_after == 120
+    site.route("/cached", "<rss/>", headers={"Cache-Control": "public, max-age=900"})
+    assert (await fetcher.fetch_feed(site.url("/cached"))).cache_seconds == 900
+
+
+async def test_per_host_spacing_is_kept(site: LoopbackSite) -> None:
+    polite = Fetcher(FetchSettings(allow_loopback=True, per_host_interval_seconds=0.2))
+    site.route("/a", "<rss/>")
+    starts = []
+    try:
+        for _ in range(3):
+            starts.append(time.monotonic())
+            await polite.fetch_feed(site.url("/a"))
+        ends = time.monotonic()
+    finally:
+        await polite.aclose()
+    assert ends - starts[0] >= 0.4, "three requests to one host take at least two spacings"

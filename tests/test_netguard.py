@@ -200,14 +200,12 @@ async def test_ipv6_loopback_literal_is_refused_then_allowed(ipv6_site: int) -> 
         assert (await c.get(url)).text == "v6"
 
 
-async def test_the_fetcher_reports_a_refusal_as_a_network_error() -> None:
-    """BlockedAddressError is an httpx.ConnectError, so existing mapping applies."""
-    settings = FetchSettings(deadline_seconds=2)
-    http = httpx.AsyncClient(transport=GuardedTransport(AllowPolicy()), follow_redirects=True)
-    fetcher = Fetcher(settings, client=http)
+async def test_the_fetcher_reports_a_refusal_with_its_own_kind() -> None:
+    """The Fetcher guards by default and labels a refusal ``blocked_address``."""
+    fetcher = Fetcher(FetchSettings(deadline_seconds=2))
     try:
         with pytest.raises(FetchError, match=r"refused: 169\.254\.169\.254") as err:
             await fetcher.fetch_feed("http://169.254.169.254/latest/meta-data/")
-        assert err.value.kind == "network"
+        assert err.value.kind == "blocked_address"
     finally:
         await fetcher.aclose()
