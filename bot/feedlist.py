@@ -18,6 +18,7 @@ class FeedConfig(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     language: str | None = Field(None, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
     enabled: bool = True
+    interval_minutes: float | None = Field(None, gt=0, le=24 * 60)
 
     @field_validator("url")
     @classmethod
@@ -44,9 +45,13 @@ class FeedList(BaseModel):
             seen.add(feed.url)
         return self
 
-    def enabled(self) -> list[tuple[str, str, str | None]]:
-        """``(url, name, language)`` of every enabled feed, as the store syncs them."""
-        return [(f.url, f.name, f.language) for f in self.feeds if f.enabled]
+    def enabled(self) -> list[tuple[str, str, str | None, float | None]]:
+        """``(url, name, language, interval_seconds)`` of every enabled feed, for the store."""
+        return [
+            (f.url, f.name, f.language, f.interval_minutes * 60 if f.interval_minutes else None)
+            for f in self.feeds
+            if f.enabled
+        ]
 
 
 def load_feeds(path: Path) -> FeedList:

@@ -15,8 +15,8 @@ from typing import Any
 from urllib.parse import urljoin
 
 from bot.errors import ParseError
+from bot.htmltext import MAX_TEXT, MAX_TITLE, html_to_text
 from bot.models import Entry, ParsedFeed
-from bot.parse import MAX_TEXT, MAX_TITLE, html_to_text
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
 KNOWN_VERSIONS = {VERSION_PREFIX + "1", VERSION_PREFIX + "1.1"}

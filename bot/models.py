@@ -22,6 +22,11 @@ class FeedSource:
     etag: str | None = None
     last_modified: str | None = None
     first_polled: bool = False
+    interval_seconds: float | None = None  # per-feed override, else the global interval
+    current_interval: float | None = None  # the adaptive interval now in force
+    consecutive_failures: int = 0
+    failing_since: datetime | None = None
+    broken: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +68,7 @@ class ParsedFeed:
     title: str
     entries: tuple[Entry, ...]
     warning: str | None = None
+    ttl_minutes: float | None = None  # RSS <ttl>: how long the publisher says to cache
 
 
 @dataclass(frozen=True, slots=True)

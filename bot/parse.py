@@ -8,7 +8,6 @@ a local file or fetch a URL on its own.
 from __future__ import annotations
 
 import calendar
-import contextlib
 import hashlib
 import io
 from datetime import UTC, datetime
@@ -18,20 +17,9 @@ import feedparser
 import lxml.html
 
 from bot.errors import ParseError
+from bot.htmltext import MAX_TITLE, html_to_text
+from bot.jsonfeed import looks_like_json_feed, parse_json_feed
 from bot.models import Entry, ParsedFeed
-
-MAX_TITLE = 1000
-MAX_TEXT = 100_000
-
-
-def html_to_text(value: str, limit: int = MAX_TEXT) -> str:
-    """Plain text of an HTML fragment, whitespace collapsed (feed text is often HTML)."""
-    if not value:
-        return ""
-    if "<" in value:
-        with contextlib.suppress(lxml.etree.ParserError, ValueError):
-            value = lxml.html.fromstring(value).text_content()
-    return " ".join(value.split())[:limit]
 
 
 def _published(entry: Any) -> datetime | None:
@@ -65,28 +53,42 @@ def _entry(raw: Any) -> Entry | None:
     )
 
 
+def _ttl(d: Any) -> float | None:
+    value = str(d.feed.get("ttl", "")).strip()
+    return float(value) if value.isdigit() and 0 < int(value) <= 7 * 24 * 60 else None
+
+
+def _not_a_feed(body: bytes, url: str, problem: object) -> ParseError:
+    """A helpful error: an HTML page names the feeds it advertises, if any."""
+    head = body.lstrip()[:500].lower()
+    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in body[:5000].lower():
+        found = discover_feeds(body, url)
+        hint = f"; it advertises a feed at {found[0]}, use that URL" if found else ""
+        return ParseError(f"{url}: this is an HTML page, not a feed{hint}", kind="not_a_feed")
+    return ParseError(f"{url}: not a feed ({problem or 'unknown format'})")
+
+
 def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
-    """Parse a feed body; a bozo feed that still yields entries is kept, with a warning."""
+    """Parse RSS 0.9x/1.0/2.0, Atom or JSON Feed; a bozo feed with entries is kept, warned."""
+    if looks_like_json_feed(body, content_type):
+        return parse_json_feed(body, url)
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
     try:
         d = feedparser.parse(io.BytesIO(body), response_headers=headers)
-    except Exception as exc:
+    except Exception as exc:  # feedparser can raise nearly anything on hostile input
         raise ParseError(f"{url}: feedparser failed: {type(exc).__name__}: {exc}") from None
     entries = tuple(e for e in (_entry(raw) for raw in d.entries) if e is not None)
     problem = d.get("bozo_exception") if d.get("bozo") else None
     if not entries and not d.get("version"):
-        looks_html = body.lstrip()[:200].lower().startswith((b"<!doctype html", b"<html"))
-        why = (
-            "an HTML page, not a feed"
-            if looks_html
-            else f"not a feed ({problem or 'unknown format'})"
-        )
-        raise ParseError(f"{url}: {why}")
+        raise _not_a_feed(body, url, problem)
     warning = f"{type(problem).__name__}: {problem}" if problem else None
     return ParsedFeed(
-        title=html_to_text(d.feed.get("title", ""), MAX_TITLE), entries=entries, warning=warning
+        title=html_to_text(d.feed.get("title", ""), MAX_TITLE),
+        entries=entries,
+        warning=warning,
+        ttl_minutes=_ttl(d),
     )
 
 

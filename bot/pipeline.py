@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -18,10 +19,11 @@ from bot.errors import ExtractError, FeedError, FetchError
 from bot.extract import Extractor
 from bot.fetch import Fetcher
 from bot.live_rules import LiveRules
-from bot.models import Article, Entry, FeedSource, TopicMatch
+from bot.models import Article, Entry, FeedSource, FetchResult, TopicMatch
 from bot.parse import parse_feed
 from bot.recorder import Recorder
 from bot.render import render_alert
+from bot.schedule import Poll, next_delay, next_interval
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.base import utcnow
@@ -37,6 +39,7 @@ class CycleReport:
     feeds: int = 0
     not_modified: int = 0
     failed: dict[str, str] = field(default_factory=dict)
+    failed_kinds: dict[str, str] = field(default_factory=dict)
     new_items: int = 0
     matched: int = 0
     alerts: int = 0
@@ -55,22 +58,23 @@ class Pipeline:
         recorder: Recorder,
         *,
         console: bool = False,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         self.settings, self.store, self.fetcher = settings, store, fetcher
         self.extractor, self.rules, self.recorder = extractor, rules, recorder
-        self.console = console
+        self.console, self.notify = console, notify
         self._lock = asyncio.Lock()
         self._entry_slots = asyncio.Semaphore(settings.fetch.max_concurrency * 2)
         self.cycles = 0
         self.matcher = rules.matcher
         self._cycle_done = asyncio.Condition()
 
-    async def run_cycle(self) -> CycleReport:
-        """Poll every enabled feed once; a failing feed never stops the others."""
+    async def run_cycle(self, *, due_only: bool = False) -> CycleReport:
+        """Poll every enabled feed (or only those due); a failing feed never stops the others."""
         async with self._lock:
             report = CycleReport()
             self.matcher = self.rules.current()  # a valid rules edit takes effect here
-            feeds = self.store.feeds.active()
+            feeds = self.store.feeds.due() if due_only else self.store.feeds.active()
             report.feeds = len(feeds)
             await asyncio.gather(*(self._poll_guarded(f, report) for f in feeds))
             self.recorder.cycle_done()
@@ -102,15 +106,47 @@ class Pipeline:
         try:
             await self.poll_feed(feed, report)
         except FeedError as exc:
-            report.failed[feed.url] = str(exc)
-            self.recorder.feed_failed(feed, exc.kind, str(exc))
+            self._failed(feed, report, exc.kind, str(exc), exc.retry_after)
             log.warning(
                 "feed_failed", extra={"feed_url": feed.url, "kind": exc.kind, "error": str(exc)}
             )
         except Exception as exc:  # a bug in one feed's path must not stop the cycle
-            report.failed[feed.url] = repr(exc)
-            self.recorder.feed_failed(feed, "internal", repr(exc))
+            self._failed(feed, report, "internal", repr(exc), None)
             log.exception("feed_crashed", extra={"feed_url": feed.url})
+
+    def _base(self, feed: FeedSource) -> float:
+        return feed.interval_seconds or self.settings.poll_interval_seconds
+
+    def _failed(
+        self, feed: FeedSource, report: CycleReport, kind: str, message: str, wait: float | None
+    ) -> None:
+        report.failed[feed.url] = message
+        report.failed_kinds[feed.url] = kind
+        poll = Poll(ok=False, retry_after=wait, failures=feed.consecutive_failures + 1)
+        delay = next_delay(feed.current_interval or self._base(feed), poll, self.settings.polling)
+        self.recorder.feed_failed(feed, kind, message, utcnow() + timedelta(seconds=delay))
+        since = feed.failing_since or utcnow()
+        broken_after = timedelta(hours=self.settings.polling.broken_after_hours)
+        if not feed.broken and utcnow() - since >= broken_after:
+            self.recorder.feed_broken(feed, True)
+            self._notify(
+                f"Feed broken: {feed.name} ({feed.url}) has failed since "
+                f"{since:%Y-%m-%d %H:%M} UTC. Last error: {message[:500]}"
+            )
+
+    def _succeeded(self, feed: FeedSource, result: FetchResult, poll: Poll) -> None:
+        interval = next_interval(
+            self._base(feed), feed.current_interval, poll, self.settings.polling
+        )
+        delay = next_delay(interval, poll, self.settings.polling)
+        self.recorder.feed_ok(feed, result, utcnow() + timedelta(seconds=delay), interval)
+        if feed.broken:
+            self._notify(f"Feed recovered: {feed.name} ({feed.url}) works again.")
+
+    def _notify(self, text: str) -> None:
+        log.warning("feed_health_changed", extra={"message": text})
+        if self.notify is not None:
+            self.notify(text)
 
     async def poll_feed(self, feed: FeedSource, report: CycleReport) -> None:
         """Fetch, parse and process one feed's new items."""
@@ -119,7 +155,7 @@ class Pipeline:
         )
         if result.not_modified:
             report.not_modified += 1
-            self.recorder.feed_ok(feed, result)
+            self._succeeded(feed, result, Poll(ok=True, cache_seconds=result.cache_seconds))
             return
         parsed = parse_feed(result.body, result.final_url, result.content_type)
         if parsed.warning:
@@ -135,7 +171,13 @@ class Pipeline:
                 "they will be retried next cycle",
                 kind="item",
             )
-        self.recorder.feed_ok(feed, result)
+        poll = Poll(
+            ok=True,
+            new_items=len(new),
+            cache_seconds=result.cache_seconds,
+            ttl_minutes=parsed.ttl_minutes,
+        )
+        self._succeeded(feed, result, poll)
 
     def _first_sight(self, feed: FeedSource, entries: list[Entry]) -> list[Entry]:
         """On a feed's first poll, record old items without alerting (no flood)."""

@@ -10,6 +10,7 @@ import html
 import re
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TextIO
 
 from bot.models import Article, Entry, FeedSource, FetchResult, TopicMatch
@@ -22,13 +23,19 @@ class Recorder:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def feed_ok(self, feed: FeedSource, result: FetchResult) -> None:
-        """The feed was fetched and all its new items are recorded."""
-        self.store.feeds.record_success(feed.id, result)
+    def feed_ok(
+        self, feed: FeedSource, result: FetchResult, next_at: datetime, interval: float
+    ) -> None:
+        """The feed was fetched and all its new items are recorded; schedule the next poll."""
+        self.store.feeds.record_success(feed.id, result, next_at, interval)
 
-    def feed_failed(self, feed: FeedSource, kind: str, message: str) -> None:
-        """The feed failed this cycle."""
-        self.store.feeds.record_error(feed.id, kind, message)
+    def feed_failed(self, feed: FeedSource, kind: str, message: str, next_at: datetime) -> None:
+        """The feed failed this cycle; it is retried at ``next_at`` (backed off)."""
+        self.store.feeds.record_error(feed.id, kind, message, next_at)
+
+    def feed_broken(self, feed: FeedSource, broken: bool) -> None:
+        """Admins were told the feed is broken."""
+        self.store.feeds.set_broken(feed.id, broken)
 
     def first_sight(self, feed: FeedSource, entries: Sequence[Entry]) -> None:
         """Items present at a feed's first poll: seen, never alerted."""
@@ -62,10 +69,15 @@ class DryRunRecorder(Recorder):
         super().__init__(store)
         self.out = out or sys.stdout
 
-    def feed_ok(self, feed: FeedSource, result: FetchResult) -> None:
-        """Say nothing: validators are not saved in a dry run."""
+    def feed_ok(
+        self, feed: FeedSource, result: FetchResult, next_at: datetime, interval: float
+    ) -> None:
+        """Say nothing: validators and schedule are not saved in a dry run."""
 
-    def feed_failed(self, feed: FeedSource, kind: str, message: str) -> None:
+    def feed_broken(self, feed: FeedSource, broken: bool) -> None:
+        """Nothing is remembered in a dry run."""
+
+    def feed_failed(self, feed: FeedSource, kind: str, message: str, next_at: datetime) -> None:
         """Print the failure."""
         print(f"! {feed.name}: {kind}: {message}", file=self.out)
 

@@ -35,6 +35,7 @@ from bot.settings import TOKEN_ENV, Settings
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+TICK_MAX_SECONDS = 30.0  # how often due feeds are looked for, at most
 SHUTDOWN_GRACE = 8.0  # seconds a running cycle gets to finish on stop
 
 
@@ -73,14 +74,21 @@ class Service:
         """Validate the config files, open the store, connect to Telegram."""
         s = self.settings
         feeds = load_feeds(s.feeds_path)
-        self.rules = LiveRules(s.rules_path, on_rejected=self._tell_admins)
+        self.rules = LiveRules(s.rules_path, on_rejected=self._rules_rejected)
         self.store = Store.open(s.db_url)
         self.store.feeds.sync(feeds.enabled())
         self.fetcher = Fetcher(s.fetch)
         self.extractor = Extractor(s.extract)
         recorder = DryRunRecorder(self.store) if self.dry_run else Recorder(self.store)
         self.pipeline = Pipeline(
-            s, self.store, self.fetcher, self.extractor, self.rules, recorder, console=self.console
+            s,
+            self.store,
+            self.fetcher,
+            self.extractor,
+            self.rules,
+            recorder,
+            console=self.console,
+            notify=self._tell_admins,
         )
         sender: Sender = ConsoleSender()
         if not self.console:
@@ -106,9 +114,9 @@ class Service:
         self.extractor.close()
         self.store.close()
 
-    async def once(self) -> CycleReport:
+    async def once(self, *, due_only: bool = False) -> CycleReport:
         """One cycle, then deliver what it queued (unless this is a dry run)."""
-        report = await self.pipeline.run_cycle()
+        report = await self.pipeline.run_cycle(due_only=due_only)
         if not self.dry_run:
             await self.deliverer.deliver_due()
         return report
@@ -123,7 +131,9 @@ class Service:
             "misfire_grace_time": None,
             "next_run_time": datetime.now(UTC),
         }
-        scheduler.add_job(self.once, seconds=self.settings.poll_interval_seconds, id="cycle", **job)
+        # Each feed has its own next-poll time; the cycle job only looks for due feeds.
+        tick = min(self.settings.poll_interval_seconds, TICK_MAX_SECONDS)
+        scheduler.add_job(self.once, kwargs={"due_only": True}, seconds=tick, id="cycle", **job)
         scheduler.add_job(
             self.deliverer.deliver_due,
             id="deliver",
@@ -185,11 +195,14 @@ class Service:
         if self.app.running:
             await self.app.stop()
 
-    def _tell_admins(self, error: str) -> None:
-        """A bad rules edit was refused: tell every admin (best effort)."""
+    def _rules_rejected(self, error: str) -> None:
+        self._tell_admins(f"Rules edit refused; the previous rules stay in force.\n{error}")
+
+    def _tell_admins(self, text: str) -> None:
+        """Tell every admin something they must act on (best effort)."""
         if self.app is None:
             return
-        text = f"Rules edit refused; the previous rules stay in force.\n{error}"[:4000]
+        text = text[:4000]
         for admin in self.settings.telegram.admins:
             asyncio.get_running_loop().create_task(self.app.bot.send_message(admin, text))
 

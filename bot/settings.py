@@ -54,6 +54,17 @@ class ExtractSettings(_Section):
     timeout_seconds: float = Field(30.0, gt=0)
 
 
+class PollingSettings(_Section):
+    """Per-feed schedule bounds: adaptive intervals, hints, backoff, jitter, broken feeds."""
+
+    adaptive: bool = True
+    min_interval_seconds: float = Field(60.0, gt=0)
+    max_interval_seconds: float = Field(6 * 3600.0, gt=0)
+    jitter: float = Field(0.1, ge=0, le=0.5)
+    error_backoff_max_seconds: float = Field(6 * 3600.0, gt=0)
+    broken_after_hours: float = Field(24.0, gt=0)
+
+
 class TelegramSettings(_Section):
     """Where the Bot API lives, and who may administer the bot."""
 
@@ -103,6 +114,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
     fetch: FetchSettings = FetchSettings()
+    polling: PollingSettings = PollingSettings()
     extract: ExtractSettings = ExtractSettings()
     telegram: TelegramSettings = TelegramSettings()
     alerts: AlertSettings = AlertSettings()

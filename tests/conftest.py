@@ -82,6 +82,13 @@ class Harness:
                 "per_host_concurrency": 10,
             },
             "extract": {"workers": 1},
+            # Deterministic schedule: every feed is due every interval, errors back off little.
+            "polling": {
+                "adaptive": False,
+                "jitter": 0,
+                "min_interval_seconds": 0.1,
+                "error_backoff_max_seconds": 0.5,
+            },
             "telegram": {"base_url": self.telegram.base_url, "poll_timeout_seconds": 1},
             "alerts": {
                 "deliver_interval_seconds": 0.1,

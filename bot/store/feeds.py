@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -31,28 +32,24 @@ class FeedStore:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
-    def sync(self, configured: Iterable[tuple[str, str, str | None]]) -> None:
-        """Make the enabled feeds exactly ``(url, name, language)`` from the config."""
-        wanted = {url: (name, lang) for url, name, lang in configured}
+    def sync(self, configured: Iterable[tuple[str, str, str | None, float | None]]) -> None:
+        """Make the enabled feeds exactly ``(url, name, language, interval)`` from the config."""
+        wanted = {url: (name, lang, every) for url, name, lang, every in configured}
         with self.engine.begin() as conn:
             rows = {r.config_url: r for r in conn.execute(sa.select(feeds))}
-            for url, (name, lang) in wanted.items():
+            for url, (name, lang, every) in wanted.items():
+                values = {
+                    "name": name,
+                    "language": lang,
+                    "enabled": True,
+                    "interval_seconds": every,
+                }
                 if url in rows:
-                    conn.execute(
-                        feeds.update()
-                        .where(feeds.c.config_url == url)
-                        .values(name=name, language=lang, enabled=True)
-                    )
+                    conn.execute(feeds.update().where(feeds.c.config_url == url).values(**values))
                 else:
                     conn.execute(
                         feeds.insert().values(
-                            config_url=url,
-                            url=url,
-                            name=name,
-                            language=lang,
-                            enabled=True,
-                            consecutive_failures=0,
-                            items_seen=0,
+                            config_url=url, url=url, consecutive_failures=0, items_seen=0, **values
                         )
                     )
             gone = [u for u in rows if u not in wanted]
@@ -61,10 +58,9 @@ class FeedStore:
                     feeds.update().where(feeds.c.config_url.in_(gone)).values(enabled=False)
                 )
 
-    def active(self) -> list[FeedSource]:
-        """The enabled feeds, in a stable order."""
+    def _sources(self, where: sa.ColumnElement[bool]) -> list[FeedSource]:
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(feeds).where(feeds.c.enabled).order_by(feeds.c.id))
+            rows = conn.execute(sa.select(feeds).where(feeds.c.enabled, where).order_by(feeds.c.id))
             return [
                 FeedSource(
                     id=r.id,
@@ -74,14 +70,37 @@ class FeedStore:
                     etag=r.etag,
                     last_modified=r.last_modified,
                     first_polled=r.first_polled_at is not None,
+                    interval_seconds=r.interval_seconds,
+                    current_interval=r.current_interval,
+                    consecutive_failures=r.consecutive_failures,
+                    failing_since=as_utc(r.failing_since),
+                    broken=r.broken,
                 )
                 for r in rows
             ]
 
-    def record_success(self, feed_id: int, result: FetchResult) -> None:
-        """A fetch worked: keep its validators, and a permanent redirect's new URL."""
+    def active(self) -> list[FeedSource]:
+        """The enabled feeds, in a stable order."""
+        return self._sources(sa.true())
+
+    def due(self, now: datetime | None = None) -> list[FeedSource]:
+        """Enabled feeds whose next poll time has come (or that were never polled)."""
+        now = now or utcnow()
+        return self._sources(sa.or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now))
+
+    def record_success(
+        self, feed_id: int, result: FetchResult, next_at: datetime, interval: float
+    ) -> None:
+        """A fetch worked: keep its validators, a permanent redirect's new URL, the schedule."""
         values: dict = dict(
-            last_success_at=utcnow(), consecutive_failures=0, error_kind=None, last_error=None
+            last_success_at=utcnow(),
+            consecutive_failures=0,
+            error_kind=None,
+            last_error=None,
+            failing_since=None,
+            broken=False,
+            next_poll_at=next_at,
+            current_interval=interval,
         )
         if not result.not_modified:
             values.update(etag=result.etag, last_modified=result.last_modified)
@@ -90,19 +109,27 @@ class FeedStore:
         with self.engine.begin() as conn:
             conn.execute(feeds.update().where(feeds.c.id == feed_id).values(**values))
 
-    def record_error(self, feed_id: int, kind: str, message: str) -> None:
+    def record_error(self, feed_id: int, kind: str, message: str, next_at: datetime) -> None:
         """A fetch or parse failed; health shows it, and the other feeds go on."""
+        now = utcnow()
         with self.engine.begin() as conn:
             conn.execute(
                 feeds.update()
                 .where(feeds.c.id == feed_id)
                 .values(
-                    last_error_at=utcnow(),
+                    last_error_at=now,
                     last_error=message[:2000],
                     error_kind=kind,
                     consecutive_failures=feeds.c.consecutive_failures + 1,
+                    failing_since=sa.func.coalesce(feeds.c.failing_since, now),
+                    next_poll_at=next_at,
                 )
             )
+
+    def set_broken(self, feed_id: int, broken: bool) -> None:
+        """Remember that admins were told the feed is broken (so they are told once)."""
+        with self.engine.begin() as conn:
+            conn.execute(feeds.update().where(feeds.c.id == feed_id).values(broken=broken))
 
     def health(self) -> list[FeedHealth]:
         """Every enabled feed's health, for admins."""

@@ -27,6 +27,20 @@ feeds = sa.Table(
     sa.Column("error_kind", sa.String(32)),
     sa.Column("consecutive_failures", sa.Integer, nullable=False, default=0),
     sa.Column("items_seen", sa.Integer, nullable=False, default=0),
+    sa.Column("interval_seconds", sa.Float),  # per-feed override from feeds.yaml
+    sa.Column("current_interval", sa.Float),  # the adaptive interval now in force
+    sa.Column("next_poll_at", sa.DateTime(timezone=True)),
+    sa.Column("failing_since", sa.DateTime(timezone=True)),
+    sa.Column("broken", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+stories = sa.Table(
+    "stories",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("fingerprint", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_stories_created", "created_at"),
 )
 
 items = sa.Table(
@@ -50,6 +64,7 @@ articles = sa.Table(
     sa.Column("published_at", sa.DateTime(timezone=True)),
     sa.Column("text_source", sa.String(16), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("story_id", sa.Integer, sa.ForeignKey("stories.id")),
 )
 
 matches = sa.Table(
@@ -96,7 +111,10 @@ outbox = sa.Table(
     sa.Column("chat_id", sa.BigInteger, nullable=False),
     sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id")),
     sa.Column("digest_key", sa.String(64)),
+    sa.Column("story_id", sa.Integer, sa.ForeignKey("stories.id")),
     sa.Column("text", sa.Text, nullable=False),
+    sa.Column("also", sa.JSON),  # other outlets that ran the same story
+    sa.Column("needs_edit", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
@@ -106,6 +124,7 @@ outbox = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.UniqueConstraint("chat_id", "article_id", name="uq_outbox_chat_article"),
     sa.UniqueConstraint("chat_id", "digest_key", name="uq_outbox_chat_digest"),
+    sa.UniqueConstraint("chat_id", "story_id", name="uq_outbox_chat_story"),
     sa.Index("ix_outbox_due", "status", "next_attempt_at"),
 )
 
