@@ -113,11 +113,20 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = Field(300.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
+    # Prometheus /metrics and /healthz: off unless a port is set (0 = any free port,
+    # logged as metrics_server_started). The container listens on 0.0.0.0.
+    metrics_port: int | None = Field(None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
     fetch: FetchSettings = FetchSettings()
     polling: PollingSettings = PollingSettings()
     extract: ExtractSettings = ExtractSettings()
     telegram: TelegramSettings = TelegramSettings()
     alerts: AlertSettings = AlertSettings()
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @classmethod
     def settings_customise_sources(
