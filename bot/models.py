@@ -59,6 +59,12 @@ class Entry:
     summary: str
     published: datetime | None
     content: str = ""
+    keys: tuple[str, ...] = ()  # identity fallback chain: guid, canonical URL, text hash
+
+    @property
+    def identity(self) -> tuple[str, ...]:
+        """Every key this item may have been seen under before."""
+        return self.keys or (self.key,)
 
 
 @dataclass(frozen=True, slots=True)

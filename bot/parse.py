@@ -8,7 +8,6 @@ a local file or fetch a URL on its own.
 from __future__ import annotations
 
 import calendar
-import hashlib
 import io
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import feedparser
 import lxml.html
 
+from bot.canonical import item_identity
 from bot.errors import ParseError
 from bot.htmltext import MAX_TITLE, html_to_text
 from bot.jsonfeed import looks_like_json_feed, parse_json_feed
@@ -38,18 +38,17 @@ def _entry(raw: Any) -> Entry | None:
     link = (raw.get("link") or "").strip()
     summary = html_to_text(raw.get("summary", ""))
     content = " ".join(html_to_text(c.get("value", "")) for c in raw.get("content") or [])
-    key = (raw.get("id") or "").strip() or link
-    if not key:
-        if not (title or summary):
-            return None
-        key = "sha256:" + hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()
+    keys = item_identity(raw.get("id"), link, title, summary or content)
+    if not keys:
+        return None
     return Entry(
-        key=key,
+        key=keys[0],
         link=link,
         title=title,
         summary=summary,
         published=_published(raw),
         content=content.strip(),
+        keys=keys,
     )
 
 

@@ -78,3 +78,23 @@ async def test_permanent_redirect_updates_the_stored_url(harness: Harness) -> No
     await console_cycle(harness)
     assert site.hits("/old.xml") == 1, "the second poll goes straight to the new URL"
     assert site.hits("/new.xml") == 2
+
+
+async def test_edited_title_or_changed_guid_does_not_re_alert(harness: Harness) -> None:
+    site = harness.site
+    text = "Präsident Tokajew sagt, die OVKS-Truppen verlassen Kasachstan binnen zehn Tagen."
+    base = {"title": "Tokajew: Abzug aus Kasachstan", "link": site.url("/a/1?utm_source=rss"),
+            "guid": "urn:story:1", "description": text}
+    site.route("/f.xml", rss([]))
+    harness.write(["/f.xml"])
+    await console_cycle(harness)  # first sight: empty feed
+    site.route("/f.xml", rss([base]))
+    assert (await console_cycle(harness))[1] == 1
+    variants = [
+        {**base, "title": "Tokajew: Truppenabzug aus Kasachstan (aktualisiert)"},
+        {**base, "guid": "urn:story:1-v2", "link": site.url("/a/1?utm_medium=social")},
+        {**base, "guid": "urn:story:1-v3", "link": site.url("/a/1-renamed")},  # same text
+    ]
+    for variant in variants:
+        site.route("/f.xml", rss([variant]))
+        assert (await console_cycle(harness))[1] == 0, variant

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -25,10 +26,10 @@ class ItemStore:
         self.engine = engine
 
     def unseen(self, feed_id: int, entries: Sequence[Entry]) -> list[Entry]:
-        """The entries this feed has never shown before, in feed order."""
+        """The entries this feed has never shown under any of their keys, in feed order."""
         if not entries:
             return []
-        hashes = {key_hash(e.key) for e in entries}
+        hashes = {key_hash(k) for e in entries for k in e.identity}
         with self.engine.connect() as conn:
             seen = set(
                 conn.scalars(
@@ -37,18 +38,24 @@ class ItemStore:
                     )
                 )
             )
-        out, dupes = [], set()
+        out = []
         for e in entries:
-            h = key_hash(e.key)
-            if h not in seen and h not in dupes:
-                dupes.add(h)
+            mine = {key_hash(k) for k in e.identity}
+            if not mine & seen:
+                seen |= mine  # the same item twice in one feed body counts once
                 out.append(e)
         return out
+
+    @staticmethod
+    def _rows(feed_id: int, entry: Entry, now: datetime) -> list[dict]:
+        return [
+            {"feed_id": feed_id, "key_hash": key_hash(k), "seen_at": now} for k in entry.identity
+        ]
 
     def mark_seen(self, feed_id: int, entries: Iterable[Entry], *, first_poll: bool = False) -> int:
         """Record entries as seen without alerting; on first poll, also mark the feed."""
         now = utcnow()
-        rows = [{"feed_id": feed_id, "key_hash": key_hash(e.key), "seen_at": now} for e in entries]
+        rows = [row for e in entries for row in self._rows(feed_id, e, now)]
         with self.engine.begin() as conn:
             new = insert_ignore(conn, items, rows, ("feed_id", "key_hash"))
             values: dict = {"items_seen": feeds.c.items_seen + new}
@@ -73,12 +80,19 @@ class ItemStore:
         """
         now = utcnow()
         with self.engine.begin() as conn:
-            row = {"feed_id": feed_id, "key_hash": key_hash(entry.key), "seen_at": now}
-            if not insert_ignore(conn, items, [row], ("feed_id", "key_hash")):
-                return False
+            rows = self._rows(feed_id, entry, now)
+            hashes = [r["key_hash"] for r in rows]
+            known = conn.scalar(
+                sa.select(sa.func.count())
+                .select_from(items)
+                .where(items.c.feed_id == feed_id, items.c.key_hash.in_(hashes))
+            )
+            if known:
+                return False  # recorded already, under one of its keys
+            insert_ignore(conn, items, rows, ("feed_id", "key_hash"))
             item_id = conn.scalar(
                 sa.select(items.c.id).where(
-                    items.c.feed_id == feed_id, items.c.key_hash == row["key_hash"]
+                    items.c.feed_id == feed_id, items.c.key_hash == hashes[0]
                 )
             )
             conn.execute(
