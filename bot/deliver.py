@@ -12,6 +12,10 @@ and ``TimedOut`` subclass ``NetworkError``:
 - ``TimedOut`` / ``NetworkError`` (incl. 5xx): retried with capped exponential
   backoff for as long as it takes. A timeout may hide a message that did arrive:
   that is the one duplicate window Telegram's API leaves open.
+
+An optional ``on_result`` hook hears every attempt's outcome (for metrics):
+``"sent"``, ``"flood_wait"``, ``"timeout"``, ``"network"``, ``"refused"``,
+``"chat_gone"`` or ``"migrated"``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Protocol
 
@@ -104,8 +109,16 @@ class Deliverer:
     costs one refused request, not one per queued alert.
     """
 
-    def __init__(self, store: Store, sender: Sender, settings: AlertSettings) -> None:
+    def __init__(
+        self,
+        store: Store,
+        sender: Sender,
+        settings: AlertSettings,
+        *,
+        on_result: Callable[[str], None] | None = None,
+    ) -> None:
         self.store, self.sender, self.settings = store, sender, settings
+        self.on_result = on_result
         self._lock = asyncio.Lock()  # the scheduled job and a cycle may both call in
         self._chat_ready: dict[int, float] = {}
         self._paused_until = 0.0
@@ -139,6 +152,10 @@ class Deliverer:
             await asyncio.sleep(wait)  # pacing towards Telegram's per-chat limit
         self._chat_ready[chat_id] = time.monotonic() + self.settings.per_chat_interval_seconds
 
+    def _report(self, result: str) -> None:
+        if self.on_result is not None:
+            self.on_result(result)
+
     def _pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
@@ -151,10 +168,12 @@ class Deliverer:
             wait = _seconds(exc.retry_after)
             outbox.retry_at(alert.id, utcnow() + timedelta(seconds=wait), str(exc))
             self._pause(wait)
+            self._report("flood_wait")
             log.warning("telegram_flood_wait", extra={**extra, "retry_after": wait})
             return "stop"
         except ChatMigrated as exc:
             subs.migrate(alert.chat_id, exc.new_chat_id)
+            self._report("migrated")
             log.info("chat_migrated", extra={**extra, "new_chat_id": exc.new_chat_id})
             return "migrated"  # the row now belongs to the new id and is sent next round
         except Forbidden as exc:
@@ -163,17 +182,20 @@ class Deliverer:
             if "chat not found" in str(exc).lower():
                 return self._give_up_on_chat(alert, str(exc), extra)
             outbox.mark_failed(alert.id, str(exc))
+            self._report("refused")
             log.error("alert_refused", extra={**extra, "error": str(exc)})
             return "failed"
         except (TimedOut, NetworkError) as exc:
             wait = self.backoff(alert.attempts)
             outbox.retry_at(alert.id, utcnow() + timedelta(seconds=wait), str(exc))
             self._pause(wait)
+            self._report("timeout" if isinstance(exc, TimedOut) else "network")
             log.warning(
                 "telegram_unavailable", extra={**extra, "error": str(exc), "retry_in": wait}
             )
             return "stop"
         outbox.mark_sent(alert.id, message_id)
+        self._report("sent")
         log.info("alert_sent", extra=extra)
         return "sent"
 
@@ -181,5 +203,6 @@ class Deliverer:
         """The bot was blocked, kicked, or the chat is gone: stop alerting it."""
         self.store.subs.deactivate(alert.chat_id, reason)
         self.store.outbox.drop_chat(alert.chat_id, reason)
+        self._report("chat_gone")
         log.warning("chat_deactivated", extra={**extra, "error": reason})
         return "dropped"

@@ -8,6 +8,11 @@ The server is stdlib ``ThreadingHTTPServer`` in a daemon thread: the scrape and
 the health probe (which touches the database) never run on the event loop, and
 nothing beyond ``prometheus_client`` is needed. ``start()`` binds before it
 returns, so port 0 works and ``port`` is the real one.
+
+The service records a cycle from its ``CycleReport`` plus two small store reads
+(articles stored and topics matched since the cycle began, by article id, so only
+that cycle's rows count); delivery outcomes come from the ``Deliverer``'s
+``on_result`` hook; the outbox gauges are read from the store at scrape time.
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ import logging
 import socket
 import threading
 import time
+from collections import Counter as Tally
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
 
+import sqlalchemy as sa
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -29,11 +37,18 @@ from prometheus_client import (
     generate_latest,
 )
 
+from bot.store.schema import articles, matches
+
+if TYPE_CHECKING:
+    from bot.pipeline import CycleReport
+
 log = logging.getLogger(__name__)
 
 Health = Callable[[], tuple[bool, str]]
 POLL_RESULTS = ("ok", "not_modified", "error")
 TEXT_SOURCES = ("page", "feed")
+# Deliverer outcomes other than "sent" (see bot/deliver.py).
+ALERT_FAILURES = ("flood_wait", "timeout", "network", "refused", "chat_gone")
 # A cycle is a few seconds with quiet feeds and minutes with many new articles.
 CYCLE_BUCKETS = (0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600)
 
@@ -67,10 +82,14 @@ class Metrics:
             "newsbot_alerts_failed", "Alert delivery failures, by reason.", ["reason"], registry=r
         )
         self.outbox_depth = Gauge(
-            "newsbot_outbox_depth", "Alerts waiting in the outbox.", registry=r
+            "newsbot_outbox_depth",
+            "Alerts in the outbox not yet sent (pending, or held for a digest).",
+            registry=r,
         )
         self.alerts_queued = Gauge(
-            "newsbot_alerts_queued", "Alerts queued and not yet sent.", registry=r
+            "newsbot_alerts_queued",
+            "Alerts queued for sending, now or after a retry back-off.",
+            registry=r,
         )
         self.cycle_duration = Histogram(
             "newsbot_cycle_duration_seconds",
@@ -88,6 +107,8 @@ class Metrics:
             self.feeds_polled.labels(result=result)
         for source in TEXT_SOURCES:
             self.articles_extracted.labels(source=source)
+        for reason in ALERT_FAILURES:
+            self.alerts_failed.labels(reason=reason)
         if outbox_depth is not None:
             self.outbox_depth.set_function(outbox_depth)
         if alerts_queued is not None:
@@ -107,9 +128,61 @@ class Metrics:
         finally:
             self.cycle_finished(time.monotonic() - start)
 
+    def record_cycle(
+        self,
+        report: CycleReport,
+        seconds: float,
+        *,
+        sources: dict[str, int] | None = None,
+        topics: dict[str, int] | None = None,
+    ) -> None:
+        """Count one finished cycle: feed polls by result, errors by kind, articles, matches."""
+        failed = len(report.failed)
+        ok = max(0, report.feeds - report.not_modified - failed)
+        self.feeds_polled.labels(result="ok").inc(ok)
+        self.feeds_polled.labels(result="not_modified").inc(report.not_modified)
+        self.feeds_polled.labels(result="error").inc(failed)
+        kinds = Tally(report.failed_kinds.get(url, "unknown") for url in report.failed)
+        for kind, n in kinds.items():
+            self.fetch_errors.labels(kind=kind).inc(n)
+        for source, n in (sources or {}).items():
+            self.articles_extracted.labels(source=source).inc(n)
+        for topic, n in (topics or {}).items():
+            self.matches.labels(topic=topic).inc(n)
+        self.cycle_finished(seconds)
+
+    def alert_result(self, result: str) -> None:
+        """The Deliverer's hook: ``"sent"``, or why one send attempt failed."""
+        if result == "sent":
+            self.alerts_sent.inc()
+        elif result != "migrated":  # a migrated chat's alert is re-sent, not lost
+            self.alerts_failed.labels(reason=result).inc()
+
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""
         return generate_latest(self.registry)
+
+
+def last_article_id(engine: sa.Engine) -> int:
+    """The newest article's id (0 for none): a cycle's articles are the ones after it."""
+    with engine.connect() as conn:
+        return conn.scalar(sa.select(sa.func.max(articles.c.id))) or 0
+
+
+def articles_since(engine: sa.Engine, after_id: int) -> tuple[dict[str, int], dict[str, int]]:
+    """Articles stored after ``after_id``, by text source; and their matches, by topic."""
+    by_source = (
+        sa.select(articles.c.text_source, sa.func.count())
+        .where(articles.c.id > after_id)
+        .group_by(articles.c.text_source)
+    )
+    by_topic = (
+        sa.select(matches.c.topic_id, sa.func.count())
+        .where(matches.c.article_id > after_id)
+        .group_by(matches.c.topic_id)
+    )
+    with engine.connect() as conn:
+        return dict(conn.execute(by_source).all()), dict(conn.execute(by_topic).all())
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -2,6 +2,12 @@
 
 ``newsbot run`` is ``open() -> serve(stop) -> close()``; ``newsbot once`` is
 ``open() -> once() -> close()``; the tests drive the same methods.
+
+Stopping (SIGTERM/SIGINT set ``stop``): no new cycle, delivery round or digest
+starts; a delivery round stops before its next send (unsent alerts stay queued);
+the Telegram long-poll stops; a running cycle gets up to ``SHUTDOWN_GRACE``
+seconds to finish, then is cancelled, which is safe: an item is recorded as seen
+only together with its alerts, so an abandoned item is redone on the next start.
 """
 
 from __future__ import annotations
@@ -9,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -23,12 +31,14 @@ from bot.chat_prefs import COMMANDS as PREFS_COMMANDS
 from bot.chat_prefs import PrefsUI
 from bot.deliver import ConsoleSender, Deliverer, Sender, TelegramSender
 from bot.digest import Digester
-from bot.errors import ConfigError
+from bot.errors import ConfigError, NewsbotError
 from bot.extract import Extractor
 from bot.feedlist import load_feeds
 from bot.fetch import Fetcher
 from bot.gates import install_gates
+from bot.health import check as check_health
 from bot.live_rules import LiveRules
+from bot.metrics import Metrics, MetricsServer, articles_since, last_article_id
 from bot.pipeline import CycleReport, Pipeline
 from bot.recorder import DryRunRecorder, Recorder
 from bot.settings import TOKEN_ENV, Settings
@@ -36,7 +46,40 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 TICK_MAX_SECONDS = 30.0  # how often due feeds are looked for, at most
-SHUTDOWN_GRACE = 8.0  # seconds a running cycle gets to finish on stop
+# Seconds in-flight work gets to finish on stop; with the clean-up after it, ``newsbot
+# run`` exits within 10 s of SIGTERM (compose waits 15 s before it sends SIGKILL).
+SHUTDOWN_GRACE = 7.0
+ABANDON_WAIT = 1.0  # seconds cancelled work gets to unwind
+
+
+class ShuttingDown(NewsbotError):
+    """Raised instead of sending once stop was requested: the alert stays queued."""
+
+
+class GatedSender:
+    """Wraps the sender so that no send starts after ``close()``."""
+
+    def __init__(self, sender: Sender) -> None:
+        self.sender, self.is_open = sender, True
+
+    async def send(self, chat_id: int, text: str) -> int:
+        """Send, unless the service is stopping."""
+        if not self.is_open:
+            raise ShuttingDown("stopping: alert left in the outbox for the next start")
+        return await self.sender.send(chat_id, text)
+
+    async def edit(self, chat_id: int, message_id: int, text: str) -> None:
+        """Edit a sent alert, unless the service is stopping."""
+        if not self.is_open:
+            raise ShuttingDown("stopping: edit left in the outbox for the next start")
+        await self.sender.edit(chat_id, message_id, text)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        """Refuse every later send."""
+        self.is_open = False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.sender, name)  # e.g. ConsoleSender.count
 
 
 def build_application(settings: Settings) -> Application:
@@ -62,6 +105,8 @@ class Service:
     def __init__(self, settings: Settings, *, console: bool = False, dry_run: bool = False) -> None:
         self.settings, self.console, self.dry_run = settings, console, dry_run
         self.app: Application | None = None
+        self.metrics_server: MetricsServer | None = None
+        self._jobs: set[asyncio.Task] = set()
 
     async def __aenter__(self) -> Service:
         await self.open()
@@ -103,21 +148,37 @@ class Service:
             self.app.add_error_handler(_log_handler_error)
             await self.app.initialize()
             sender = TelegramSender(self.app.bot)
-        self.deliverer = Deliverer(self.store, sender, s.alerts)
+        self.metrics = Metrics(
+            outbox_depth=lambda: self._outbox("pending", "held"),
+            alerts_queued=lambda: self._outbox("pending"),
+        )
+        self.gate = GatedSender(sender)
+        self.deliverer = Deliverer(
+            self.store, self.gate, s.alerts, on_result=self.metrics.alert_result
+        )
         self.digester = Digester(self.store, self._topic_names)
 
     async def close(self) -> None:
         """Release everything ``open`` acquired."""
         if self.app is not None:
-            await self.app.shutdown()
+            try:
+                await self.app.shutdown()
+            except RuntimeError as exc:  # the long-poll did not stop within the grace
+                log.warning("telegram_not_shut_down", extra={"error": str(exc)})
         await self.fetcher.aclose()
         self.extractor.close()
         self.store.close()
 
     async def once(self, *, due_only: bool = False) -> CycleReport:
         """One cycle, then deliver what it queued (unless this is a dry run)."""
+        before = last_article_id(self.store.engine)
+        start = time.monotonic()
         report = await self.pipeline.run_cycle(due_only=due_only)
         if not self.dry_run:
+            sources, topics = articles_since(self.store.engine, before)
+            self.metrics.record_cycle(
+                report, time.monotonic() - start, sources=sources, topics=topics
+            )
             await self.deliverer.deliver_due()
         return report
 
@@ -133,16 +194,23 @@ class Service:
         }
         # Each feed has its own next-poll time; the cycle job only looks for due feeds.
         tick = min(self.settings.poll_interval_seconds, TICK_MAX_SECONDS)
-        scheduler.add_job(self.once, kwargs={"due_only": True}, seconds=tick, id="cycle", **job)
+        alerts = self.settings.alerts
+        scheduler.add_job(self._job, args=(self._cycle,), seconds=tick, id="cycle", **job)
         scheduler.add_job(
-            self.deliverer.deliver_due,
+            self._job,
+            args=(self.deliverer.deliver_due,),
             id="deliver",
-            seconds=self.settings.alerts.deliver_interval_seconds,
+            seconds=alerts.deliver_interval_seconds,
             **job,
         )
         scheduler.add_job(
-            self._digests, id="digest", seconds=self.settings.alerts.digest_check_seconds, **job
+            self._job,
+            args=(self._digests,),
+            id="digest",
+            seconds=alerts.digest_check_seconds,
+            **job,
         )
+        self._start_metrics()
         scheduler.start()
         chat = asyncio.create_task(self._start_chat()) if self.app is not None else None
         log.info(
@@ -152,12 +220,72 @@ class Service:
         try:
             await stop.wait()
         finally:
-            scheduler.shutdown(wait=False)
-            await self._stop_chat(chat)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(SHUTDOWN_GRACE):
-                    await self.pipeline.idle()
-            log.info("service_stopped")
+            await self._shutdown(scheduler, chat)
+
+    async def _job(self, fn: Callable[[], Awaitable[object]]) -> None:
+        """Run one scheduled job, tracked so that shutdown can wait for it."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._jobs.add(task)
+        try:
+            await fn()
+        except ShuttingDown:
+            log.info("delivery_stopped_for_shutdown")
+        finally:
+            self._jobs.discard(task)
+
+    async def _wait_jobs(self) -> None:
+        while self._jobs:
+            await asyncio.wait(set(self._jobs))
+
+    async def _shutdown(self, scheduler: AsyncIOScheduler, chat: asyncio.Task | None) -> None:
+        """Stop taking work; let in-flight work finish within the grace; abandon the rest."""
+        log.info("service_stopping", extra={"running_jobs": len(self._jobs)})
+        scheduler.pause()  # no new cycle, delivery round or digest starts
+        self.gate.close()  # a running delivery round stops before its next send
+        try:
+            async with asyncio.timeout(SHUTDOWN_GRACE):
+                await asyncio.gather(self._stop_chat(chat), self._wait_jobs())
+        except TimeoutError:
+            # Safe to abandon: nothing half-done is ever recorded (see bot/pipeline.py).
+            log.warning("shutdown_grace_exceeded", extra={"abandoned_jobs": len(self._jobs)})
+            for task in self._jobs:
+                task.cancel()
+            if self._jobs:
+                await asyncio.wait(set(self._jobs), timeout=ABANDON_WAIT)
+        scheduler.shutdown(wait=False)
+        self._stop_metrics()
+        log.info("service_stopped")
+
+    def _outbox(self, *statuses: str) -> float:
+        counts = self.store.outbox.counts()
+        return float(sum(counts.get(s, 0) for s in statuses))
+
+    def _start_metrics(self) -> None:
+        s = self.settings
+        if s.metrics_port is None:
+            return
+        server = MetricsServer(
+            self.metrics,
+            lambda: check_health(self.store, s.poll_interval_seconds),
+            host=s.metrics_host,
+            port=s.metrics_port,
+        )
+        try:
+            self.metrics_server = server.start()
+        except OSError as exc:
+            raise NewsbotError(
+                f"metrics server cannot listen on {s.metrics_host}:{s.metrics_port}: {exc} "
+                "(set metrics_port / NEWSBOT_METRICS_PORT to a free port, or unset it)"
+            ) from exc
+
+    def _stop_metrics(self) -> None:
+        if self.metrics_server is not None:
+            self.metrics_server.stop()
+            self.metrics_server = None
+
+    async def _cycle(self) -> None:
+        await self.once(due_only=True)
 
     def _topic_names(self) -> dict[str, str]:
         return {t.id: t.name for t in self.rules.matcher.rules.topics}
