@@ -55,6 +55,10 @@ class Sender(Protocol):
         """Send ``text`` to ``chat_id``."""
         ...
 
+    async def edit(self, chat_id: int, message_id: int, text: str) -> None:
+        """Replace the text of a message sent earlier."""
+        ...
+
 
 class TelegramSender:
     """Sends alerts as HTML with link previews off."""
@@ -72,18 +76,34 @@ class TelegramSender:
         )
         return message.message_id
 
+    async def edit(self, chat_id: int, message_id: int, text: str) -> None:
+        """Edit in place (a story update: "also reported by …")."""
+        await self.bot.edit_message_text(
+            text,
+            chat_id=chat_id,
+            message_id=message_id,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+
 
 class ConsoleSender:
     """Prints alerts to standard output (``newsbot run --console``)."""
 
     def __init__(self) -> None:
         self.count = 0
+        self.edits = 0
 
     async def send(self, chat_id: int, text: str) -> int:
         """Print the alert as plain text."""
         self.count += 1
         print(f"=== alert {self.count} ===\n{plain(text)}\n", flush=True)
         return self.count
+
+    async def edit(self, chat_id: int, message_id: int, text: str) -> None:
+        """Print the updated alert."""
+        self.edits += 1
+        print(f"=== update to alert {message_id} ===\n{plain(text)}\n", flush=True)
 
 
 def _seconds(value: float | timedelta) -> float:
@@ -160,10 +180,12 @@ class Deliverer:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
     async def _send_one(self, alert: PendingAlert) -> str:
+        if alert.is_edit:
+            return await self._edit_one(alert)
         outbox, subs = self.store.outbox, self.store.subs
         extra = {"chat_id": alert.chat_id, "alert_id": alert.id, "attempt": alert.attempts + 1}
         try:
-            message_id = await self.sender.send(alert.chat_id, alert.text)
+            message_id = await self.sender.send(alert.chat_id, alert.full_text)
         except RetryAfter as exc:
             wait = _seconds(exc.retry_after)
             outbox.retry_at(alert.id, utcnow() + timedelta(seconds=wait), str(exc))
@@ -198,6 +220,29 @@ class Deliverer:
         self._report("sent")
         log.info("alert_sent", extra=extra)
         return "sent"
+
+    async def _edit_one(self, alert: PendingAlert) -> str:
+        """Update a sent alert in place; an edit that cannot apply is dropped, not retried."""
+        extra = {"chat_id": alert.chat_id, "alert_id": alert.id}
+        try:
+            await self.sender.edit(alert.chat_id, alert.message_id or 0, alert.full_text)
+        except RetryAfter as exc:
+            wait = _seconds(exc.retry_after)
+            self.store.outbox.retry_at(alert.id, utcnow() + timedelta(seconds=wait), str(exc))
+            self._pause(wait)
+            return "stop"
+        except BadRequest as exc:  # "not modified", "message to edit not found", too old
+            log.info("alert_edit_skipped", extra={**extra, "error": str(exc)})
+        except (TimedOut, NetworkError) as exc:
+            wait = self.backoff(alert.attempts)
+            self.store.outbox.retry_at(alert.id, utcnow() + timedelta(seconds=wait), str(exc))
+            self._pause(wait)
+            return "stop"
+        except Forbidden as exc:
+            return self._give_up_on_chat(alert, str(exc), extra)
+        self.store.outbox.mark_edited(alert.id)
+        log.info("alert_edited", extra=extra)
+        return "edited"
 
     def _give_up_on_chat(self, alert: PendingAlert, reason: str, extra: dict) -> str:
         """The bot was blocked, kicked, or the chat is gone: stop alerting it."""

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bot.dedupe import EMPTY, StoryIndex, fingerprint
 from bot.errors import ExtractError, FeedError, FetchError
 from bot.extract import Extractor
 from bot.fetch import Fetcher
@@ -67,6 +68,7 @@ class Pipeline:
         self._entry_slots = asyncio.Semaphore(settings.fetch.max_concurrency * 2)
         self.cycles = 0
         self.matcher = rules.matcher
+        self._stories: StoryIndex | None = None  # loaded from the store on first use
         self._cycle_done = asyncio.Condition()
 
     async def run_cycle(self, *, due_only: bool = False) -> CycleReport:
@@ -206,7 +208,8 @@ class Pipeline:
         article = await self.article_for(feed, entry)
         found = self.matcher.match(article)
         alerts = self._alerts(article, found)
-        self.recorder.article(feed, entry, article, found, alerts)
+        story = self._story(article) if found else None
+        self.recorder.article(feed, entry, article, found, alerts, story)
         if found:
             report.matched += 1
             report.alerts += len(alerts)
@@ -218,6 +221,21 @@ class Pipeline:
                     "topics": [m.topic_id for m in found],
                 },
             )
+
+    def _story(self, article: Article) -> int | None:
+        """The story this article belongs to: an earlier outlet's, or a new one."""
+        fp = fingerprint(article.body or article.summary)
+        if fp == EMPTY:
+            return None
+        if self._stories is None:
+            since = utcnow() - timedelta(hours=self.settings.alerts.story_window_hours)
+            self._stories = StoryIndex(self.store.stories.recent(since))
+        found = self._stories.match(fp)
+        if found is None:
+            found = self.recorder.new_story(fp)
+            if found is not None:
+                self._stories.add(found, fp)
+        return found
 
     def _alerts(self, article: Article, found: list[TopicMatch]) -> list[tuple[int, str]]:
         if not found:

@@ -48,9 +48,14 @@ class Recorder:
         article: Article,
         found: Sequence[TopicMatch],
         alerts: Sequence[tuple[int, str]],
+        story: int | None = None,
     ) -> None:
         """One processed item: seen, plus its article, matches and outbox rows."""
-        self.store.items.record_article(feed.id, entry, article, found, alerts)
+        self.store.items.record_article(feed.id, entry, article, found, alerts, story)
+
+    def new_story(self, fingerprint: int) -> int | None:
+        """Start a story for an article no earlier outlet ran."""
+        return self.store.stories.create(fingerprint)
 
     def cycle_done(self) -> None:
         """A cycle finished; the healthcheck reads this heartbeat."""
@@ -96,6 +101,7 @@ class DryRunRecorder(Recorder):
         article: Article,
         found: Sequence[TopicMatch],
         alerts: Sequence[tuple[int, str]],
+        story: int | None = None,
     ) -> None:
         """Print each alert that would be queued, and matches nobody subscribed to."""
         for chat_id, text in alerts:
@@ -103,6 +109,10 @@ class DryRunRecorder(Recorder):
         if found and not alerts:
             topics = ", ".join(m.topic_id for m in found)
             print(f"- {article.url}: matches {topics}, but no chat subscribes", file=self.out)
+
+    def new_story(self, fingerprint: int) -> int | None:
+        """No story rows in a dry run."""
+        return None
 
     def cycle_done(self) -> None:
         """No heartbeat: a dry run is not the service."""

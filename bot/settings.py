@@ -93,6 +93,9 @@ class AlertSettings(_Section):
     deliver_interval_seconds: float = Field(5.0, gt=0)
     per_chat_interval_seconds: float = Field(1.0, ge=0, le=60)
     digest_check_seconds: float = Field(60.0, gt=0)
+    # Near-duplicate articles within this window are one story: one alert per chat,
+    # updated in place with "also reported by".
+    story_window_hours: float = Field(72.0, gt=0)
 
 
 class Settings(BaseSettings):

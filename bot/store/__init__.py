@@ -15,6 +15,7 @@ from bot.store.feeds import FeedStore
 from bot.store.items import ItemStore
 from bot.store.outbox import Outbox
 from bot.store.schema import meta
+from bot.store.stories import StoryStore
 from bot.store.subs import SubscriptionStore
 
 
@@ -28,6 +29,7 @@ class Store:
         self.subs = SubscriptionStore(engine)
         self.outbox = Outbox(engine)
         self.digests = DigestStore(engine)
+        self.stories = StoryStore(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from bot.models import Article, Entry, TopicMatch
 from bot.store.base import insert_ignore, utcnow
-from bot.store.schema import articles, chats, feeds, items, matches, outbox
+from bot.store.outbox import enqueue_alerts
+from bot.store.schema import articles, feeds, items, matches
 
 
 def key_hash(key: str) -> str:
@@ -71,6 +72,7 @@ class ItemStore:
         article: Article,
         found: Sequence[TopicMatch],
         alerts: Sequence[tuple[int, str]],
+        story_id: int | None = None,
     ) -> bool:
         """Store the item, its article, matches and outbox rows in one transaction.
 
@@ -111,6 +113,7 @@ class ItemStore:
                     published_at=article.published,
                     text_source=article.text_source,
                     created_at=now,
+                    story_id=story_id,
                 )
             ).inserted_primary_key[0]
             conn.execute(
@@ -124,24 +127,5 @@ class ItemStore:
                     for m in found
                 ],
             )
-            digest = set(
-                conn.scalars(
-                    sa.select(chats.c.chat_id).where(
-                        chats.c.chat_id.in_([c for c, _ in alerts]), chats.c.mode != "instant"
-                    )
-                )
-            )
-            rows = [
-                {
-                    "chat_id": chat_id,
-                    "article_id": article_id,
-                    "text": text,
-                    "status": "held" if chat_id in digest else "pending",  # held for a digest
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                }
-                for chat_id, text in alerts
-            ]
-            insert_ignore(conn, outbox, rows, ("chat_id", "article_id"))
+            enqueue_alerts(conn, article_id, story_id, article.source, alerts)
         return True
