@@ -107,6 +107,7 @@ class Service:
         self.app: Application | None = None
         self.metrics_server: MetricsServer | None = None
         self._jobs: set[asyncio.Task] = set()
+        self._stopping = False
 
     async def __aenter__(self) -> Service:
         await self.open()
@@ -227,10 +228,16 @@ class Service:
         task = asyncio.current_task()
         assert task is not None
         self._jobs.add(task)
+        name = getattr(fn, "__name__", "job").lstrip("_")
         try:
             await fn()
         except ShuttingDown:
-            log.info("delivery_stopped_for_shutdown")
+            log.info("delivery_stopped_for_shutdown", extra={"job": name})
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            # Cancelled by _shutdown after the grace: an expected end, not a job error.
+            log.info("job_abandoned", extra={"job": name})
         finally:
             self._jobs.discard(task)
 
@@ -240,6 +247,7 @@ class Service:
 
     async def _shutdown(self, scheduler: AsyncIOScheduler, chat: asyncio.Task | None) -> None:
         """Stop taking work; let in-flight work finish within the grace; abandon the rest."""
+        self._stopping = True
         log.info("service_stopping", extra={"running_jobs": len(self._jobs)})
         scheduler.pause()  # no new cycle, delivery round or digest starts
         self.gate.close()  # a running delivery round stops before its next send
