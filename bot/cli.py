@@ -1,4 +1,4 @@
-"""The ``newsbot`` command line: run, once, check-config."""
+"""The ``newsbot`` command line: run, once, check-config, healthcheck, state backup/restore."""
 
 from __future__ import annotations
 
@@ -7,18 +7,20 @@ import asyncio
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from pathlib import Path
 
+from bot import backup
 from bot.errors import ConfigError, NewsbotError
 from bot.explain import load_article, report
 from bot.feedlist import load_feeds
+from bot.health import healthcheck
 from bot.logs import setup_logging
 from bot.match import Matcher
 from bot.rules import load_rules
 from bot.service import Service
 from bot.settings import TOKEN_ENV, Settings, load_settings
-from bot.store import Store
-from bot.store.base import utcnow
+
+__all__ = ["check_config", "healthcheck", "main"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,6 +44,20 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "healthcheck", help="exit 0 if a cycle finished recently and the store is writable"
     )
+    state = sub.add_parser("state", help="back up or restore the SQLite database")
+    state_sub = state.add_subparsers(dest="state_command", required=True)
+    save = state_sub.add_parser(
+        "backup", help="write a consistent copy of the live database (safe while running)"
+    )
+    save.add_argument(
+        "dest",
+        nargs="?",
+        help="a file, or a folder for a timestamped copy (default: <state_dir>/backups/)",
+    )
+    load = state_sub.add_parser(
+        "restore", help="replace the database with a backup (stop the bot first)"
+    )
+    load.add_argument("src", help="the backup file to restore")
     return p
 
 
@@ -55,24 +71,19 @@ def check_config(settings: Settings) -> str:
     )
 
 
-def healthcheck(settings: Settings) -> tuple[bool, str]:
-    """Healthy when the last cycle is at most three intervals old and the store takes writes."""
-    try:
-        store = Store.open(settings.db_url)
-        try:
-            store.set_meta("healthcheck_at", utcnow().isoformat())
-            last = store.get_meta("last_cycle_at")
-        finally:
-            store.close()
-    except Exception as exc:  # any failure to read and write the store means unhealthy
-        return False, f"store not usable: {exc}"
-    if last is None:
-        return False, "no polling cycle has completed yet"
-    age = (utcnow() - datetime.fromisoformat(last)).total_seconds()
-    limit = 3 * settings.poll_interval_seconds + 60
-    if age > limit:
-        return False, f"last cycle finished {age:.0f} s ago (limit {limit:.0f} s)"
-    return True, f"last cycle finished {age:.0f} s ago"
+def state_command(settings: Settings, command: str, path: str | None) -> str:
+    """``state backup [DEST]`` / ``state restore SRC``; returns what was done."""
+    if command == "backup":
+        dest = path or f"{settings.state_dir / 'backups'}/"
+        written = backup.backup(settings.db_url, dest)
+        return f"backup written: {written}"
+    assert path is not None
+    target = backup.sqlite_path(settings.db_url)
+    had_one = target.exists()
+    backup.restore(settings.db_url, path)
+    kept = target.with_name(target.name + backup.SAFETY_SUFFIX)
+    note = f"; the previous database is kept as {kept}" if had_one else ""
+    return f"restored {Path(path)} into {target}{note}"
 
 
 async def _run(settings: Settings, console: bool) -> None:
@@ -116,6 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             ok, why = healthcheck(settings)
             print(("healthy: " if ok else "unhealthy: ") + why)
             return 0 if ok else 1
+        if args.command == "state":
+            path = args.dest if args.state_command == "backup" else args.src
+            print(state_command(settings, args.state_command, path))
+            return 0
         console = args.console or (args.command == "once" and args.dry_run and not settings.token)
         if not console and not settings.token:
             raise ConfigError(

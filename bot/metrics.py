@@ -70,9 +70,13 @@ class Metrics:
         self.fetch_errors = Counter(
             "newsbot_fetch_errors", "Failed feed or page requests, by kind.", ["kind"], registry=r
         )
+        self.new_items = Counter(
+            "newsbot_items_new", "New feed items processed, matched or not.", registry=r
+        )
         self.articles_extracted = Counter(
             "newsbot_articles_extracted",
-            "Articles stored, by where their text came from (page or feed).",
+            "Articles stored (they matched a topic), by where their text came from: "
+            "the page (extracted) or the feed's own text.",
             ["source"],
             registry=r,
         )
@@ -136,7 +140,11 @@ class Metrics:
         sources: dict[str, int] | None = None,
         topics: dict[str, int] | None = None,
     ) -> None:
-        """Count one finished cycle: feed polls by result, errors by kind, articles, matches."""
+        """Count one finished cycle: feed polls by result, errors by kind, items, matches.
+
+        ``sources`` and ``topics`` are the cycle's stored articles by text source and
+        their matches by topic (``articles_since``).
+        """
         failed = len(report.failed)
         ok = max(0, report.feeds - report.not_modified - failed)
         self.feeds_polled.labels(result="ok").inc(ok)
@@ -145,6 +153,7 @@ class Metrics:
         kinds = Tally(report.failed_kinds.get(url, "unknown") for url in report.failed)
         for kind, n in kinds.items():
             self.fetch_errors.labels(kind=kind).inc(n)
+        self.new_items.inc(report.new_items)
         for source, n in (sources or {}).items():
             self.articles_extracted.labels(source=source).inc(n)
         for topic, n in (topics or {}).items():
