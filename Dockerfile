@@ -1,20 +1,30 @@
 # syntax=docker/dockerfile:1
-FROM python:3.11-slim AS base
+FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
-# Dependencies first, in their own cached layer.
+# 1. Dependencies: exact versions, every file hash-checked, in their own layer. Only
+#    a change to requirements.lock rebuilds it (not a README or source edit).
+#    Regenerate the lock after changing dependencies in pyproject.toml (docs/deployment.md).
+COPY requirements.lock ./
+RUN pip install --no-deps --require-hashes -r requirements.lock
+
+# 2. newsbot itself; --no-deps: nothing is resolved again, the lock is the whole truth
+#    (setuptools, to build it, is in the lock too).
 COPY pyproject.toml README.md ./
-RUN mkdir bot && touch bot/__init__.py && pip install . && pip uninstall -y newsbot
-
 COPY bot ./bot
-RUN pip install --no-deps . \
-    && useradd --create-home --uid 10001 newsbot \
-    && mkdir -p /app/state && chown newsbot /app/state
-COPY config ./config
+RUN pip install --no-deps --no-build-isolation . \
+    && rm -rf build ./*.egg-info \
+    && groupadd --gid 10001 newsbot \
+    && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /app --shell /usr/sbin/nologin newsbot \
+    && mkdir -p /app/state \
+    && chown 10001:10001 /app/state
+COPY --chown=10001:10001 config ./config
 
-USER newsbot
+# A numeric user, so that Kubernetes' runAsNonRoot can verify it; compose may
+# override it with the host user's uid (see docker-compose.yml).
+USER 10001:10001
 VOLUME ["/app/state"]
-HEALTHCHECK --interval=60s --timeout=10s --start-period=60s CMD ["newsbot", "healthcheck"]
+HEALTHCHECK --interval=60s --timeout=10s --start-period=60s --retries=3 CMD ["newsbot", "healthcheck"]
 ENTRYPOINT ["newsbot"]
 CMD ["run"]

@@ -7,16 +7,20 @@ dependency such as ``dockerfile-parse`` would buy nothing more for these checks.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import re
+import tomllib
 from pathlib import Path, PurePosixPath
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from bot.cli import _parser
-from bot.service import SHUTDOWN_GRACE
-from bot.settings import Settings
+from bot.service import ABANDON_WAIT, SHUTDOWN_GRACE
+from bot.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,21 +112,28 @@ def test_entrypoint_runs_newsbot_with_run_by_default(dockerfile: list[tuple[str,
 
 def test_runs_as_a_non_root_user(dockerfile: list[tuple[str, str]]) -> None:
     user = last(dockerfile, "USER").split(":")[0]
-    assert user not in ("root", "0", "")
+    assert user.isdigit(), "a numeric uid, so runAsNonRoot-style checks can verify it"
+    assert int(user) >= 1000
     users = [i for i, (instr, _) in enumerate(dockerfile) if instr == "USER"]
     entry = max(i for i, (instr, _) in enumerate(dockerfile) if instr in ("ENTRYPOINT", "CMD"))
     assert users[-1] < entry, "USER must come before ENTRYPOINT/CMD"
 
 
-def test_dependencies_are_installed_before_the_source_is_copied(
+def test_dependencies_come_from_the_lock_file_in_their_own_layer(
     dockerfile: list[tuple[str, str]],
 ) -> None:
     copies = [(i, args.split()) for i, (instr, args) in enumerate(dockerfile) if instr == "COPY"]
-    deps = next(i for i, srcs in copies if "pyproject.toml" in srcs)
-    source = next(i for i, srcs in copies if srcs[0] in ("bot", "./bot", ".", "./"))
-    install = [i for i, (instr, args) in enumerate(dockerfile) if instr == "RUN" and "pip" in args]
-    assert deps < source, "pyproject.toml must be copied before the source"
-    assert any(deps < i < source for i in install), "no pip install between the two copies"
+    runs = [(i, args) for i, (instr, args) in enumerate(dockerfile) if instr == "RUN"]
+    lock = next(i for i, srcs in copies if srcs[0] == "requirements.lock")
+    # Nothing that changes more often than the lock (README, pyproject, source) comes first.
+    first_other = min(i for i, srcs in copies if srcs[0] != "requirements.lock")
+    deps = [i for i, args in runs if "-r requirements.lock" in args]
+    assert deps, "requirements.lock is never installed"
+    assert lock < deps[0] < first_other, "the dependency layer must not depend on other files"
+    install = next(args for i, args in runs if i == deps[0])
+    assert "--require-hashes" in install and "--no-deps" in install, install
+    package = [args for i, args in runs if i > first_other and "pip install" in args]
+    assert package and all("--no-deps" in args for args in package), "the package adds no deps"
     for _, parts in copies:
         for src in parts[:-1]:
             if not src.startswith("--"):
@@ -196,3 +207,129 @@ def test_stop_grace_period_covers_the_shutdown_grace(service: dict) -> None:
     match = re.fullmatch(r"(\d+)s", str(grace))
     assert match, f"unexpected stop_grace_period {grace!r}"
     assert int(match.group(1)) > SHUTDOWN_GRACE, "SIGKILL would cut off a finishing cycle"
+
+
+def image_uid(dockerfile: list[tuple[str, str]]) -> str:
+    return last(dockerfile, "USER").split(":")[0]
+
+
+def test_service_runs_as_the_image_user_or_the_host_owner_of_state(
+    service: dict,
+    dockerfile: list[tuple[str, str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    user = service["user"]
+    match = re.fullmatch(r"\$\{NEWSBOT_UID:-(\d+)\}:\$\{NEWSBOT_GID:-(\d+)\}", user)
+    assert match, f"user should default to the image's uid and be overridable: {user!r}"
+    assert match.group(1) == image_uid(dockerfile)
+    # NEWSBOT_UID / NEWSBOT_GID also reach the container's environment (env_file): the
+    # settings must accept them.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NEWSBOT_UID", "1000")
+    monkeypatch.setenv("NEWSBOT_GID", "1000")
+    assert load_settings(tmp_path).state_dir == Path("state")
+
+
+def test_metrics_listen_on_all_interfaces_in_the_container(service: dict) -> None:
+    host = str(service["environment"]["NEWSBOT_METRICS_HOST"])
+    assert re.fullmatch(r"(\$\{NEWSBOT_METRICS_HOST:-)?0\.0\.0\.0\}?", host), host
+    assert "ports" not in service, "nothing is published by default (no authentication)"
+
+
+def test_shutdown_grace_fits_in_ten_seconds() -> None:
+    assert SHUTDOWN_GRACE + ABANDON_WAIT <= 9, "newsbot run must exit within 10 s of SIGTERM"
+
+
+def test_postgres_service_is_an_opt_in_profile() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    pg = compose["services"]["postgres"]
+    assert pg["profiles"] == ["postgres"], "only started with --profile postgres"
+    assert re.fullmatch(r"postgres:16-alpine", pg["image"])
+    assert pg["restart"] == "unless-stopped"
+    source, target = pg["volumes"][0].split(":")[:2]
+    assert target == "/var/lib/postgresql/data"
+    assert source in compose["volumes"], "data lives in a named volume"
+    test = pg["healthcheck"]["test"]
+    command = test[1] if test[0] == "CMD-SHELL" else " ".join(test[1:])
+    assert command.startswith("pg_isready")
+    password = str(pg["environment"]["POSTGRES_PASSWORD"])
+    assert re.fullmatch(r"\$\{POSTGRES_PASSWORD(:-)?\}", password), "no password in the file"
+    assert "ports" not in pg, "the database is reachable inside the compose network only"
+    newsbot = compose["services"]["newsbot"]
+    assert "postgres" not in (newsbot.get("depends_on") or {}), "newsbot runs without it"
+
+
+# ---------------------------------------------------------------- requirements.lock
+
+
+def read_lock(text: str) -> dict[str, tuple[str, list[str]]]:
+    """name -> (pinned version, hashes), from pip-compile --generate-hashes output."""
+    pins: dict[str, tuple[str, list[str]]] = {}
+    current = None
+    for raw in text.splitlines():
+        line = raw.strip().removesuffix("\\").strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("--hash="):
+            assert current is not None, f"hash before any requirement: {raw}"
+            pins[current][1].append(line.removeprefix("--hash="))
+            continue
+        assert not raw[0].isspace() and "==" in line, f"unpinned lock line: {raw}"
+        name, _, version = line.partition("==")
+        current = canonicalize_name(name)
+        pins[current] = (version.split(";")[0].strip(), [])
+    return pins
+
+
+@pytest.fixture(scope="module")
+def lock() -> dict[str, tuple[str, list[str]]]:
+    return read_lock((ROOT / "requirements.lock").read_text())
+
+
+def runtime_requirements() -> list[Requirement]:
+    """pyproject's dependencies, plus what their requested extras pull in."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [Requirement(dep) for dep in project["dependencies"]]
+    out = list(wanted)
+    for req in wanted:
+        for extra in req.extras:
+            for line in importlib.metadata.requires(req.name) or []:
+                sub = Requirement(line)
+                if sub.marker is not None and sub.marker.evaluate({"extra": extra}):
+                    out.append(sub)
+    return out
+
+
+def test_lock_pins_every_runtime_dependency_with_hashes(
+    lock: dict[str, tuple[str, list[str]]],
+) -> None:
+    for req in runtime_requirements():
+        name = canonicalize_name(req.name)
+        assert name in lock, f"{req.name} (pyproject.toml) is not in requirements.lock"
+        version, _ = lock[name]
+        assert req.specifier.contains(version, prereleases=True), (
+            f"requirements.lock pins {name}=={version}, outside {req}: regenerate the lock"
+        )
+    for name, (_, hashes) in lock.items():
+        assert hashes and all(h.startswith("sha256:") for h in hashes), f"{name} has no hash"
+
+
+def test_lock_is_closed_under_dependencies(lock: dict[str, tuple[str, list[str]]]) -> None:
+    """Every dependency of a locked package is locked too (checked where the venv has
+    the same version installed, so its metadata describes the locked one)."""
+    checked = 0
+    for name, (version, _) in lock.items():
+        try:
+            dist = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        if dist.version != version:
+            continue
+        checked += 1
+        for line in dist.requires or []:
+            req = Requirement(line)
+            if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+                continue
+            assert canonicalize_name(req.name) in lock, f"{name} needs {req.name}, not locked"
+    assert checked >= len(lock) // 2, "too few locked versions installed to check"
