@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -84,8 +85,10 @@ def test_dotenv_file_supplies_token_and_overrides(
     )
     monkeypatch.setenv("NEWSBOT_LOG_LEVEL", "DEBUG")
     monkeypatch.delenv("NEWSBOT_POLL_INTERVAL_SECONDS", raising=False)
-    s = load_settings(ROOT / "config")
-    assert s.token == "42:from-dotenv" and s.poll_interval_seconds == 77
-    assert s.log_level == "DEBUG"
-    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)  # load_dotenv set it
-    monkeypatch.delenv("NEWSBOT_POLL_INTERVAL_SECONDS", raising=False)
+    try:
+        s = load_settings(ROOT / "config")
+        assert s.token == "42:from-dotenv" and s.poll_interval_seconds == 77
+        assert s.log_level == "DEBUG"
+    finally:
+        for name in ("TELEGRAM_BOT_TOKEN", "NEWSBOT_POLL_INTERVAL_SECONDS"):
+            os.environ.pop(name, None)  # set by load_dotenv; monkeypatch would not undo them
