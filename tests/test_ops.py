@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import threading
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from bot import service as service_module
 from bot.cli import main
 from bot.errors import NewsbotError
 from bot.health import check, healthcheck, max_age
+from bot.metrics import Metrics
 from bot.service import Service
 from bot.settings import load_settings
 from bot.store import Store
@@ -217,3 +219,13 @@ def test_state_commands_refuse_postgres(
     assert main(["--config", str(tmp_path), "state", "backup"]) == 1
     err = capsys.readouterr().err
     assert "pg_dump" in err and "secret" not in err
+
+
+def test_the_deployment_guide_lists_exactly_the_metrics_served() -> None:
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "deployment.md").read_text()
+    documented = set(re.findall(r"^\| `(newsbot_\w+)` \|", guide, re.M))
+    served = set()
+    for family in Metrics().registry.collect():
+        kind = family.type
+        served.add(family.name + ("_total" if kind == "counter" else ""))
+    assert documented == served
