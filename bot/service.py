@@ -17,7 +17,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import BotCommandScopeChat, Update
@@ -212,6 +212,15 @@ class Service:
             **job,
         )
         self._start_metrics()
+        scheduler.add_job(
+            self._prune,
+            "interval",
+            hours=24,
+            id="prune",
+            next_run_time=datetime.now(UTC) + timedelta(minutes=5),
+            max_instances=1,
+            coalesce=True,
+        )
         scheduler.start()
         chat = asyncio.create_task(self._start_chat()) if self.app is not None else None
         log.info(
@@ -294,6 +303,10 @@ class Service:
 
     async def _cycle(self) -> None:
         await self.once(due_only=True)
+
+    def _prune(self) -> None:
+        counts = self.store.prune(self.settings.retention_days)
+        log.info("store_pruned", extra=counts)
 
     def _topic_names(self) -> dict[str, str]:
         return {t.id: t.name for t in self.rules.matcher.rules.topics}

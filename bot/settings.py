@@ -116,6 +116,8 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = Field(300.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
+    # Seen items, articles and finished outbox rows older than this are pruned daily.
+    retention_days: float = Field(90.0, ge=1)
     # Prometheus /metrics and /healthz: off unless a port is set (0 = any free port,
     # logged as metrics_server_started). The container listens on 0.0.0.0.
     metrics_port: int | None = Field(None, ge=0, le=65535)

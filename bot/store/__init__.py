@@ -6,6 +6,8 @@ the outbox. Schema changes go through Alembic migrations, run at open time.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from bot.store.base import utcnow
@@ -14,6 +16,7 @@ from bot.store.engine import create_engine, migrate
 from bot.store.feeds import FeedStore
 from bot.store.items import ItemStore
 from bot.store.outbox import Outbox
+from bot.store.retention import prune
 from bot.store.schema import meta
 from bot.store.stories import StoryStore
 from bot.store.subs import SubscriptionStore
@@ -53,6 +56,10 @@ class Store:
         """A bookkeeping value, or None."""
         with self.engine.connect() as conn:
             return conn.scalar(sa.select(meta.c.value).where(meta.c.key == key))
+
+    def prune(self, older_than_days: float) -> dict[str, int]:
+        """Forget finished rows older than ``older_than_days`` (see bot.store.retention)."""
+        return prune(self.engine, utcnow() - timedelta(days=older_than_days))
 
     def heartbeat(self) -> None:
         """Record that a cycle finished; the healthcheck reads this."""
