@@ -13,6 +13,7 @@ from bot import backup
 from bot.errors import ConfigError, NewsbotError
 from bot.explain import load_article, report
 from bot.feedlist import load_feeds
+from bot.feeds_io import export_opml, import_opml, read_source
 from bot.health import healthcheck
 from bot.logs import setup_logging
 from bot.match import Matcher
@@ -39,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     once.add_argument("--console", action="store_true", help="print alerts instead of sending")
     sub.add_parser("check-config", help="validate settings, feeds and rules, then exit")
+    feeds = sub.add_parser("feeds", help="import or export the feed list as OPML")
+    feeds_sub = feeds.add_subparsers(dest="feeds_command", required=True)
+    feeds_sub.add_parser("import", help="merge an OPML file into feeds.yaml").add_argument("file")
+    feeds_sub.add_parser("export", help="print feeds.yaml as OPML 2.0")
     test = sub.add_parser("test-rules", help="explain which topics match one article, and why")
     test.add_argument("source", help="an article URL, an HTML or text file, or - for stdin")
     sub.add_parser(
@@ -107,6 +112,15 @@ async def _once(settings: Settings, console: bool, dry_run: bool) -> int:
     return 0
 
 
+def _feeds(args: argparse.Namespace, settings: Settings) -> int:
+    if args.feeds_command == "import":
+        added = import_opml(settings.feeds_path, read_source(args.file))
+        print(f"imported {added} new feed(s) into {settings.feeds_path}")
+    else:
+        sys.stdout.buffer.write(export_opml(settings.feeds_path))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
@@ -118,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check-config":
             print(check_config(settings))
             return 0
+        if args.command == "feeds":
+            return _feeds(args, settings)
         if args.command == "test-rules":
             matcher = Matcher(load_rules(settings.rules_path))
             article = asyncio.run(load_article(args.source, settings))
