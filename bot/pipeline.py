@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bot.canonical import canonical_from_html
 from bot.dedupe import EMPTY, StoryIndex, fingerprint
 from bot.errors import ExtractError, FeedError, FetchError
 from bot.extract import Extractor
@@ -146,7 +147,7 @@ class Pipeline:
             self._notify(f"Feed recovered: {feed.name} ({feed.url}) works again.")
 
     def _notify(self, text: str) -> None:
-        log.warning("feed_health_changed", extra={"message": text})
+        log.warning("feed_health_changed", extra={"note": text})
         if self.notify is not None:
             self.notify(text)
 
@@ -265,7 +266,7 @@ class Pipeline:
             log.info("article_fallback", extra={"url": entry.link, "reason": str(exc)})
             return base
         return Article(
-            url=entry.link,
+            url=canonical_from_html(page.body, page.final_url) or entry.link,
             title=entry.title,
             summary=entry.summary,
             body=body,

@@ -98,3 +98,23 @@ async def test_edited_title_or_changed_guid_does_not_re_alert(harness: Harness) 
     for variant in variants:
         site.route("/f.xml", rss([variant]))
         assert (await console_cycle(harness))[1] == 0, variant
+
+
+async def test_a_feed_broken_for_long_is_reported_once_and_its_recovery_too(
+    harness: Harness,
+) -> None:
+    site, api = harness.site, harness.telegram
+    site.route("/f.xml", "down", status=500)
+    harness.write(["/f.xml"], telegram={"admins": [321]},
+                  polling={"broken_after_hours": 0.0002})  # under a second
+    async with harness.running() as service:
+        await harness.wait_sent(lambda a: any("Feed broken" in m["text"] for m in a.sent))
+        failures = site.hits("/f.xml")
+        await site.wait_for_async(lambda s: s.hits("/f.xml") >= failures + 3)
+        site.route("/f.xml", rss([]))
+        await harness.wait_sent(lambda a: any("Feed recovered" in m["text"] for m in a.sent))
+        await service.pipeline.wait_cycles(service.pipeline.cycles + 2)
+    notes = [m["text"] for m in api.sent if m["chat_id"] == 321]
+    assert sum("Feed broken" in n for n in notes) == 1, notes
+    assert sum("Feed recovered" in n for n in notes) == 1, notes
+    assert "HTTP 500" in notes[0]
