@@ -22,7 +22,7 @@ import httpx
 
 from bot.errors import FetchError
 from bot.models import FetchResult
-from bot.netguard import AllowPolicy, BlockedAddressError, guarded_transport
+from bot.netguard import AllowPolicy, BlockedAddressError, GuardedBackend, guarded_transport
 from bot.settings import FetchSettings
 
 log = logging.getLogger(__name__)
@@ -93,15 +93,29 @@ class Fetcher:
             allow_private=settings.allow_private_addresses, allow_loopback=settings.allow_loopback
         )
         limits = httpx.Limits(max_connections=settings.max_concurrency * 2)
-        self.client = client or httpx.AsyncClient(
-            headers={"User-Agent": settings.user_agent},
-            timeout=httpx.Timeout(
+        common = {
+            "headers": {"User-Agent": settings.user_agent},
+            "timeout": httpx.Timeout(
                 settings.deadline_seconds, connect=settings.connect_timeout_seconds
             ),
-            transport=guarded_transport(policy, limits=limits),
-            follow_redirects=True,
-            max_redirects=settings.max_redirects,
-        )
+            "follow_redirects": True,
+            "max_redirects": settings.max_redirects,
+        }
+        if client is not None:
+            self.client = client
+        elif settings.proxy:
+            guard = GuardedBackend(policy)
+
+            async def vet(request: httpx.Request) -> None:  # runs for every redirect hop too
+                await guard.vetted(request.url.host, request.url.port or 443)
+
+            self.client = httpx.AsyncClient(
+                proxy=settings.proxy, limits=limits, event_hooks={"request": [vet]}, **common
+            )
+        else:
+            self.client = httpx.AsyncClient(
+                transport=guarded_transport(policy, limits=limits), **common
+            )
         self._slots = asyncio.Semaphore(settings.max_concurrency)
         self._hosts = HostGate(settings.per_host_concurrency, settings.per_host_interval_seconds)
 

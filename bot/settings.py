@@ -44,6 +44,10 @@ class FetchSettings(_Section):
     # connect time, on every redirect hop. Only these settings let some through.
     allow_private_addresses: bool = False
     allow_loopback: bool = False
+    # An HTTP(S) proxy for feeds and pages (e.g. http://proxy:3128). The proxy then
+    # makes the connections, so the SSRF guard vets each target's DNS answer just
+    # before every request and redirect hop instead.
+    proxy: str | None = None
 
 
 class ExtractSettings(_Section):

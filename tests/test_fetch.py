@@ -158,3 +158,14 @@ async def test_per_host_spacing_is_kept(site: LoopbackSite) -> None:
     finally:
         await polite.aclose()
     assert ends - starts[0] >= 0.4, "three requests to one host take at least two spacings"
+
+
+async def test_through_a_proxy_the_guard_still_vets_every_target(site: LoopbackSite) -> None:
+    proxied = Fetcher(FetchSettings(proxy=site.url(""), deadline_seconds=2))
+    try:
+        with pytest.raises(FetchError, match="loopback") as err:
+            await proxied.fetch_feed("http://127.0.0.1:9/feed.xml")
+        assert err.value.kind == "blocked_address"
+        assert site.hits("/feed.xml") == 0 and not site.requests, "nothing reached the proxy"
+    finally:
+        await proxied.aclose()
