@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.models import Article, Hit, TopicMatch
-from bot.normalize import Token, tokenize
+from bot.normalize import Token, tokenize, word_set
 from bot.rules import FIELDS, RegexTerm, RuleSet, Term, Topic, TopicRef, WordTerm
 from bot.saferegex import MATCH_TIMEOUT, compiled
 
@@ -58,6 +59,7 @@ class Matcher:
         for topic in rules.topics:
             self._index_topic(topic)
         self._prefix_lengths.sort()
+        self._index_first_words()
 
     def _index_topic(self, topic: Topic) -> None:
         groups = [topic.any, topic.none, topic.exclude, *topic.all]
@@ -66,6 +68,63 @@ class Matcher:
                 self._dependents[term.topic_id].add(topic.id)
             else:
                 self._users[self._pattern_id(term)].add(topic.id)
+
+    def could_match(self, *texts: str) -> bool:
+        """False only if no topic can match an article whose text is within ``texts``.
+
+        A pattern can only hit where its first word occurs, so the patterns whose
+        first word appears anywhere in a superset of the article's text bound what
+        extraction could find. A topic could match only if its ``any`` group and each
+        ``all`` group has such a candidate (a ``topic:`` reference: if that topic
+        could match). Set operations keep this far cheaper than extraction.
+        """
+        cands: set[int] = set()
+        for text in texts:
+            found = word_set(text)
+            for word in found & self._first_exact.keys():
+                cands.update(self._first_exact[word])
+            for word in found:
+                for n in self._first_lengths:
+                    if n > len(word):
+                        break
+                    cands.update(self._first_prefix.get(word[:n], ()))
+            cands.update(f.pattern for f in self._scan_regexes("body", text))
+        possible: set[str] = set()
+        for tid in sorted(self._touched(cands), key=self._rank.__getitem__):
+            topic = self.rules.topics[self._rank[tid]]  # references come first
+
+            def ok(terms: tuple[Term, ...]) -> bool:
+                return any(
+                    t.topic_id in possible
+                    if isinstance(t, TopicRef)
+                    else self._ids[_key(t)] in cands
+                    for t in terms
+                )
+
+            if (not topic.any or ok(topic.any)) and all(ok(g) for g in topic.all):
+                possible.add(topic.id)
+        return bool(possible)
+
+    def _touched(self, patterns: Iterable[int]) -> set[str]:
+        """Topics using any of ``patterns``, plus every topic that refers to those."""
+        touched = {tid for pid in patterns for tid in self._users[pid]}
+        stack = list(touched)
+        while stack:
+            for dep in self._dependents.get(stack.pop(), ()):
+                if dep not in touched:
+                    touched.add(dep)
+                    stack.append(dep)
+        return touched
+
+    def _index_first_words(self) -> None:
+        self._first_exact: dict[str, list[int]] = defaultdict(list)
+        self._first_prefix: dict[str, list[int]] = defaultdict(list)
+        for pid, term in enumerate(self._patterns):
+            if isinstance(term, RegexTerm):
+                continue
+            word, is_prefix = term.words[0]
+            (self._first_prefix if is_prefix else self._first_exact)[word].append(pid)
+        self._first_lengths = sorted({len(w) for w in self._first_prefix})
 
     def _pattern_id(self, pattern: WordTerm) -> int:
         key = _key(pattern)
@@ -126,13 +185,7 @@ class Matcher:
                 found[f.pattern].append(f)
             for f in self._scan_regexes(field, texts[field]):
                 found[f.pattern].append(f)
-        touched = {tid for pid in found for tid in self._users[pid]}
-        stack = list(touched)
-        while stack:
-            for dep in self._dependents.get(stack.pop(), ()):
-                if dep not in touched:
-                    touched.add(dep)
-                    stack.append(dep)
+        touched = self._touched(found)
         matched: dict[str, tuple[Hit, ...]] = {}
         verdicts = []
         for tid in sorted(touched, key=self._rank.__getitem__):

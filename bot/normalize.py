@@ -53,3 +53,17 @@ def tokenize(text: str) -> list[Token]:
 def words(text: str) -> list[str]:
     """The folded words of ``text`` (for rule terms, where offsets do not matter)."""
     return [t.norm for t in tokenize(text)]
+
+
+_MARKS = regex.compile(r"\p{Mn}+")
+
+
+def fold_text(text: str) -> str:
+    """``fold`` for a whole text at C speed (for the pre-extraction filter)."""
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_EXTRA)
+    return _MARKS.sub("", unicodedata.normalize("NFKD", text))
+
+
+def word_set(text: str) -> set[str]:
+    """The distinct folded words of ``text``."""
+    return set(_WORD.findall(fold_text(text)))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from bot.canonical import canonical_from_html
@@ -20,6 +20,7 @@ from bot.dedupe import EMPTY, StoryIndex, fingerprint
 from bot.errors import ExtractError, FeedError, FetchError
 from bot.extract import Extractor
 from bot.fetch import Fetcher
+from bot.htmltext import raw_text_variants
 from bot.live_rules import LiveRules
 from bot.models import Article, Entry, FeedSource, FetchResult, TopicMatch
 from bot.parse import parse_feed
@@ -68,6 +69,7 @@ class Pipeline:
         self._lock = asyncio.Lock()
         self._entry_slots = asyncio.Semaphore(settings.fetch.max_concurrency * 2)
         self.cycles = 0
+        self.skipped_extractions = 0  # pages whose text could not match any topic
         self.matcher = rules.matcher
         self._stories: StoryIndex | None = None  # loaded from the store on first use
         self._cycle_done = asyncio.Condition()
@@ -261,6 +263,14 @@ class Pipeline:
             return base
         try:
             page = await self.fetcher.fetch_page(entry.link)
+            if not self.matcher.could_match(
+                entry.title,
+                entry.summary,
+                entry.content,
+                *raw_text_variants(page.body, page.content_type),
+            ):  # no topic can match: skip the expensive extraction
+                self.skipped_extractions += 1
+                return replace(base, text_source="skipped")
             body = await self.extractor.extract(page.body, page.final_url)
         except (FetchError, ExtractError) as exc:
             log.info("article_fallback", extra={"url": entry.link, "reason": str(exc)})
