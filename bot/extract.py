@@ -83,5 +83,12 @@ class Extractor:
     def close(self) -> None:
         """Stop the worker processes."""
         if self._pool is not None:
+            # A worker stuck on a pathological page would otherwise hold up exit
+            # (Python joins pool workers at shutdown); Python < 3.14 has no public
+            # terminate, so reach for the processes the pool keeps.
+            workers = list(getattr(self._pool, "_processes", {}).values())
             self._pool.shutdown(wait=False, cancel_futures=True)
+            for worker in workers:
+                if worker.is_alive():
+                    worker.terminate()
             self._pool = None
