@@ -103,7 +103,7 @@ async def test_crash_between_send_and_record_resends_only_that_alert(
         real(self, alert_id, message_id)
 
     store = Store.open(quiet_feed.settings().db_url)
-    store.feeds.sync([(quiet_feed.site.url("/f.xml"), "Feed", None)])
+    store.feeds.sync([(quiet_feed.site.url("/f.xml"), "Feed", None, None)])
     texts = enqueue(store, [41], 3)
     store.close()
     monkeypatch.setattr(Outbox, "mark_sent", crash_on_first)
@@ -130,7 +130,7 @@ class RecordingSender:
 
 async def test_per_chat_pacing_and_round_robin(tmp_path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite3'}")
-    store.feeds.sync([("https://x.test/feed", "Feed", None)])
+    store.feeds.sync([("https://x.test/feed", "Feed", None, None)])
     enqueue(store, [51], 3)
     enqueue(store, [52], 1)
     sender = RecordingSender()
