@@ -72,6 +72,7 @@ class Pipeline:
         self.skipped_extractions = 0  # pages whose text could not match any topic
         self.matcher = rules.matcher
         self._stories: StoryIndex | None = None  # loaded from the store on first use
+        self._stories_seen = 0
         self._cycle_done = asyncio.Condition()
 
     async def run_cycle(self, *, due_only: bool = False) -> CycleReport:
@@ -79,7 +80,12 @@ class Pipeline:
         async with self._lock:
             report = CycleReport()
             self.matcher = self.rules.current()  # a valid rules edit takes effect here
-            feeds = self.store.feeds.due() if due_only else self.store.feeds.active()
+            replica = self.settings.replica
+            feeds = (
+                self.store.feeds.claim_due(replica.id, replica.lease_seconds)
+                if due_only
+                else self.store.feeds.active()
+            )
             report.feeds = len(feeds)
             await asyncio.gather(*(self._poll_guarded(f, report) for f in feeds))
             self.recorder.cycle_done()
@@ -232,12 +238,20 @@ class Pipeline:
             return None
         if self._stories is None:
             since = utcnow() - timedelta(hours=self.settings.alerts.story_window_hours)
-            self._stories = StoryIndex(self.store.stories.recent(since))
+            recent = self.store.stories.recent(since)
+            self._stories = StoryIndex(recent)
+            self._stories_seen = max((sid for sid, _ in recent), default=0)
         found = self._stories.match(fp)
+        if found is None:  # another replica may have started this story meanwhile
+            for story_id, story_fp in self.store.stories.newer_than(self._stories_seen):
+                self._stories.add(story_id, story_fp)
+                self._stories_seen = max(self._stories_seen, story_id)
+            found = self._stories.match(fp)
         if found is None:
             found = self.recorder.new_story(fp)
             if found is not None:
                 self._stories.add(found, fp)
+                self._stories_seen = max(self._stories_seen, found)
         return found
 
     def _alerts(self, article: Article, found: list[TopicMatch]) -> list[tuple[int, str]]:

@@ -13,22 +13,19 @@ only together with its alerts, so an abandoned item is redone on the next start.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from telegram import BotCommandScopeChat, Update
-from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
-from bot.admin import COMMANDS as ADMIN_COMMANDS
 from bot.admin import AdminUI
-from bot.chat import ChatUI, bot_commands
+from bot.chat import ChatUI
 from bot.chat_prefs import COMMANDS as PREFS_COMMANDS
 from bot.chat_prefs import PrefsUI
+from bot.chat_runtime import ChatRuntime
 from bot.deliver import ConsoleSender, Deliverer, Sender, TelegramSender
 from bot.digest import Digester
 from bot.errors import ConfigError, NewsbotError
@@ -37,6 +34,7 @@ from bot.feedlist import load_feeds
 from bot.fetch import Fetcher
 from bot.gates import install_gates
 from bot.health import check as check_health
+from bot.leader import Leadership
 from bot.live_rules import LiveRules
 from bot.metrics import Metrics, MetricsServer, articles_since, last_article_id
 from bot.pipeline import CycleReport, Pipeline
@@ -105,6 +103,7 @@ class Service:
     def __init__(self, settings: Settings, *, console: bool = False, dry_run: bool = False) -> None:
         self.settings, self.console, self.dry_run = settings, console, dry_run
         self.app: Application | None = None
+        self.chat: ChatRuntime | None = None
         self.metrics_server: MetricsServer | None = None
         self._jobs: set[asyncio.Task] = set()
         self._stopping = False
@@ -149,6 +148,7 @@ class Service:
             self.app.add_error_handler(_log_handler_error)
             await self.app.initialize()
             sender = TelegramSender(self.app.bot)
+            self.chat = ChatRuntime(self.app, s, self.ui.menu)
         self.metrics = Metrics(
             outbox_depth=lambda: self._outbox("pending", "held"),
             alerts_queued=lambda: self._outbox("pending"),
@@ -158,6 +158,9 @@ class Service:
             self.store, self.gate, s.alerts, on_result=self.metrics.alert_result
         )
         self.digester = Digester(self.store, self._topic_names)
+        self.leadership = Leadership(self.store.engine)
+        if not self.leadership.shared:  # one process per SQLite file: no lease is live
+            self.store.feeds.release_leases()
 
     async def close(self) -> None:
         """Release everything ``open`` acquired."""
@@ -180,7 +183,8 @@ class Service:
             self.metrics.record_cycle(
                 report, time.monotonic() - start, sources=sources, topics=topics
             )
-            await self.deliverer.deliver_due()
+            if self.leadership.held or self.leadership.check():
+                await self.deliverer.deliver_due()  # only the leader sends
         return report
 
     async def serve(self, stop: asyncio.Event) -> None:
@@ -198,8 +202,17 @@ class Service:
         alerts = self.settings.alerts
         scheduler.add_job(self._job, args=(self._cycle,), seconds=tick, id="cycle", **job)
         scheduler.add_job(
+            self._lead,
+            "interval",
+            seconds=self.settings.replica.leader_check_seconds,
+            id="leader",
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+        )
+        scheduler.add_job(
             self._job,
-            args=(self.deliverer.deliver_due,),
+            args=(self._deliver,),
             id="deliver",
             seconds=alerts.deliver_interval_seconds,
             **job,
@@ -222,7 +235,6 @@ class Service:
             coalesce=True,
         )
         scheduler.start()
-        chat = asyncio.create_task(self._start_chat()) if self.app is not None else None
         log.info(
             "service_started",
             extra={"feeds": len(self.store.feeds.active()), "console": self.console},
@@ -230,7 +242,7 @@ class Service:
         try:
             await stop.wait()
         finally:
-            await self._shutdown(scheduler, chat)
+            await self._shutdown(scheduler)
 
     async def _job(self, fn: Callable[[], Awaitable[object]]) -> None:
         """Run one scheduled job, tracked so that shutdown can wait for it."""
@@ -254,7 +266,7 @@ class Service:
         while self._jobs:
             await asyncio.wait(set(self._jobs))
 
-    async def _shutdown(self, scheduler: AsyncIOScheduler, chat: asyncio.Task | None) -> None:
+    async def _shutdown(self, scheduler: AsyncIOScheduler) -> None:
         """Stop taking work; let in-flight work finish within the grace; abandon the rest."""
         self._stopping = True
         log.info("service_stopping", extra={"running_jobs": len(self._jobs)})
@@ -262,7 +274,7 @@ class Service:
         self.gate.close()  # a running delivery round stops before its next send
         try:
             async with asyncio.timeout(SHUTDOWN_GRACE):
-                await asyncio.gather(self._stop_chat(chat), self._wait_jobs())
+                await asyncio.gather(self._stop_chat(), self._wait_jobs())
         except TimeoutError:
             # Safe to abandon: nothing half-done is ever recorded (see bot/pipeline.py).
             log.warning("shutdown_grace_exceeded", extra={"abandoned_jobs": len(self._jobs)})
@@ -271,6 +283,8 @@ class Service:
             if self._jobs:
                 await asyncio.wait(set(self._jobs), timeout=ABANDON_WAIT)
         scheduler.shutdown(wait=False)
+        self.leadership.release()  # another replica can lead at once
+        self.store.feeds.release_leases(self.settings.replica.id)  # abandoned feeds too
         self._stop_metrics()
         log.info("service_stopped")
 
@@ -301,10 +315,29 @@ class Service:
             self.metrics_server.stop()
             self.metrics_server = None
 
+    async def _lead(self) -> None:
+        """Take or keep leadership; only the leader answers Telegram and sends."""
+        leading = self.leadership.check()
+        if self.chat is not None and leading != self.chat.running and not self._stopping:
+            if leading:
+                self.chat.start()
+            else:
+                await self.chat.stop()
+
+    async def _stop_chat(self) -> None:
+        if self.chat is not None:
+            await self.chat.stop()
+
+    async def _deliver(self) -> None:
+        if self.leadership.held:
+            await self.deliverer.deliver_due()
+
     async def _cycle(self) -> None:
         await self.once(due_only=True)
 
     def _prune(self) -> None:
+        if not self.leadership.held:
+            return
         counts = self.store.prune(self.settings.retention_days)
         log.info("store_pruned", extra=counts)
 
@@ -312,37 +345,8 @@ class Service:
         return {t.id: t.name for t in self.rules.matcher.rules.topics}
 
     async def _digests(self) -> None:
-        if self.digester.run_due():
+        if self.leadership.held and self.digester.run_due():
             await self.deliverer.deliver_due()
-
-    async def _start_chat(self) -> None:
-        """Start answering Telegram; waits out an outage without holding up polling."""
-        assert self.app is not None
-        await self.app.updater.start_polling(
-            timeout=self.settings.telegram.poll_timeout_seconds,
-            allowed_updates=Update.ALL_TYPES,
-            bootstrap_retries=-1,  # keep retrying deleteWebhook while the Bot API is down
-        )
-        await self.app.start()
-        try:
-            await self.app.bot.set_my_commands(bot_commands(self.ui.menu))
-            admin_menu = bot_commands(self.ui.menu + ADMIN_COMMANDS)
-            for admin in self.settings.telegram.admins:
-                await self.app.bot.set_my_commands(admin_menu, scope=BotCommandScopeChat(admin))
-        except TelegramError as exc:  # the menu is a nicety; commands work without it
-            log.warning("commands_not_registered", extra={"error": str(exc)})
-
-    async def _stop_chat(self, task: asyncio.Task | None) -> None:
-        if task is None or self.app is None:
-            return
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if self.app.updater.running:
-            await self.app.updater.stop()
-        if self.app.running:
-            await self.app.stop()
 
     def _rules_rejected(self, error: str) -> None:
         self._tell_admins(f"Rules edit refused; the previous rules stay in force.\n{error}")

@@ -9,6 +9,7 @@ The bot token only ever comes from ``TELEGRAM_BOT_TOKEN``.
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import Any, Literal
 
@@ -67,6 +68,14 @@ class PollingSettings(_Section):
     jitter: float = Field(0.1, ge=0, le=0.5)
     error_backoff_max_seconds: float = Field(6 * 3600.0, gt=0)
     broken_after_hours: float = Field(24.0, gt=0)
+
+
+class ReplicaSettings(_Section):
+    """Several replicas on one PostgreSQL: feed leases and leader election."""
+
+    id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    lease_seconds: float = Field(600.0, gt=0)  # longer than any one feed's poll can take
+    leader_check_seconds: float = Field(5.0, gt=0)
 
 
 class TelegramSettings(_Section):
@@ -128,6 +137,7 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     fetch: FetchSettings = FetchSettings()
     polling: PollingSettings = PollingSettings()
+    replica: ReplicaSettings = ReplicaSettings()
     extract: ExtractSettings = ExtractSettings()
     telegram: TelegramSettings = TelegramSettings()
     alerts: AlertSettings = AlertSettings()

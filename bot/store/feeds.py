@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -83,10 +83,33 @@ class FeedStore:
         """The enabled feeds, in a stable order."""
         return self._sources(sa.true())
 
-    def due(self, now: datetime | None = None) -> list[FeedSource]:
-        """Enabled feeds whose next poll time has come (or that were never polled)."""
-        now = now or utcnow()
-        return self._sources(sa.or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now))
+    def claim_due(self, owner: str, lease_seconds: float, limit: int = 500) -> list[FeedSource]:
+        """Lease the feeds that are due and not leased by a live replica.
+
+        ``SELECT … FOR UPDATE SKIP LOCKED`` lets replicas claim disjoint feeds at
+        once; a lease that runs out (its replica died) makes the feed claimable again.
+        """
+        now = utcnow()
+        due = sa.or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now)
+        free = sa.or_(
+            feeds.c.lease_until.is_(None), feeds.c.lease_until < now, feeds.c.lease_owner == owner
+        )
+        query = (
+            sa.select(feeds.c.id)
+            .where(feeds.c.enabled, due, free)
+            .order_by(feeds.c.next_poll_at.is_not(None), feeds.c.next_poll_at, feeds.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        with self.engine.begin() as conn:
+            ids = list(conn.scalars(query))
+            if ids:
+                conn.execute(
+                    feeds.update()
+                    .where(feeds.c.id.in_(ids))
+                    .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
+                )
+        return self._sources(feeds.c.id.in_(ids)) if ids else []
 
     def record_success(
         self, feed_id: int, result: FetchResult, next_at: datetime, interval: float
@@ -101,6 +124,8 @@ class FeedStore:
             broken=False,
             next_poll_at=next_at,
             current_interval=interval,
+            lease_owner=None,
+            lease_until=None,
         )
         if not result.not_modified:
             values.update(etag=result.etag, last_modified=result.last_modified)
@@ -123,8 +148,20 @@ class FeedStore:
                     consecutive_failures=feeds.c.consecutive_failures + 1,
                     failing_since=sa.func.coalesce(feeds.c.failing_since, now),
                     next_poll_at=next_at,
+                    lease_owner=None,
+                    lease_until=None,
                 )
             )
+
+    def release_leases(self, owner: str | None = None) -> int:
+        """Give up ``owner``'s leases (all leases when None: a single-process store)."""
+        where = feeds.c.lease_owner.is_not(None)
+        if owner is not None:
+            where = where & (feeds.c.lease_owner == owner)
+        with self.engine.begin() as conn:
+            return conn.execute(
+                feeds.update().where(where).values(lease_owner=None, lease_until=None)
+            ).rowcount
 
     def set_broken(self, feed_id: int, broken: bool) -> None:
         """Remember that admins were told the feed is broken (so they are told once)."""

@@ -20,6 +20,10 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
+class _RecordedElsewhere(Exception):
+    """Raised inside the transaction to roll it back."""
+
+
 class ItemStore:
     """Which items a feed has shown, and the articles and alerts they produced."""
 
@@ -80,6 +84,20 @@ class ItemStore:
         item next time and an alert is never lost. Returns False if the item was
         already recorded (by an earlier run), in which case nothing is written.
         """
+        try:
+            return self._record(feed_id, entry, article, found, alerts, story_id)
+        except _RecordedElsewhere:
+            return False
+
+    def _record(
+        self,
+        feed_id: int,
+        entry: Entry,
+        article: Article,
+        found: Sequence[TopicMatch],
+        alerts: Sequence[tuple[int, str]],
+        story_id: int | None,
+    ) -> bool:
         now = utcnow()
         with self.engine.begin() as conn:
             rows = self._rows(feed_id, entry, now)
@@ -91,7 +109,8 @@ class ItemStore:
             )
             if known:
                 return False  # recorded already, under one of its keys
-            insert_ignore(conn, items, rows, ("feed_id", "key_hash"))
+            if insert_ignore(conn, items, rows, ("feed_id", "key_hash")) < len(rows):
+                raise _RecordedElsewhere  # another replica won the race: roll back
             item_id = conn.scalar(
                 sa.select(items.c.id).where(
                     items.c.feed_id == feed_id, items.c.key_hash == hashes[0]

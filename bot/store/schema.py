@@ -32,6 +32,8 @@ feeds = sa.Table(
     sa.Column("next_poll_at", sa.DateTime(timezone=True)),
     sa.Column("failing_since", sa.DateTime(timezone=True)),
     sa.Column("broken", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("lease_owner", sa.String(100)),  # the replica polling this feed now
+    sa.Column("lease_until", sa.DateTime(timezone=True)),
 )
 
 stories = sa.Table(

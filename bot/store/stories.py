@@ -24,6 +24,12 @@ class StoryStore:
         with self.engine.connect() as conn:
             return [(sid, int.from_bytes(fp, "little")) for sid, fp in conn.execute(query)]
 
+    def newer_than(self, story_id: int) -> list[tuple[int, int]]:
+        """Stories created after ``story_id`` (by any replica)."""
+        query = sa.select(stories.c.id, stories.c.fingerprint).where(stories.c.id > story_id)
+        with self.engine.connect() as conn:
+            return [(sid, int.from_bytes(fp, "little")) for sid, fp in conn.execute(query)]
+
     def create(self, fingerprint: int) -> int:
         """A new story with this fingerprint; returns its id."""
         with self.engine.begin() as conn:
