@@ -39,6 +39,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot.errors import NewsbotError
 from bot.recorder import plain
 from bot.settings import AlertSettings
 from bot.store import Store
@@ -251,3 +252,33 @@ class Deliverer:
         self._report("chat_gone")
         log.warning("chat_deactivated", extra={**extra, "error": reason})
         return "dropped"
+
+
+class ShuttingDown(NewsbotError):
+    """Raised instead of sending once stop was requested: the alert stays queued."""
+
+
+class GatedSender:
+    """Wraps the sender so that no send starts after ``close()``."""
+
+    def __init__(self, sender: Sender) -> None:
+        self.sender, self.is_open = sender, True
+
+    async def send(self, chat_id: int, text: str) -> int:
+        """Send, unless the service is stopping."""
+        if not self.is_open:
+            raise ShuttingDown("stopping: alert left in the outbox for the next start")
+        return await self.sender.send(chat_id, text)
+
+    async def edit(self, chat_id: int, message_id: int, text: str) -> None:
+        """Edit a sent alert, unless the service is stopping."""
+        if not self.is_open:
+            raise ShuttingDown("stopping: edit left in the outbox for the next start")
+        await self.sender.edit(chat_id, message_id, text)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        """Refuse every later send."""
+        self.is_open = False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.sender, name)  # e.g. ConsoleSender.count

@@ -19,28 +19,24 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application
 
-from bot.admin import AdminUI
-from bot.chat import ChatUI
-from bot.chat_prefs import COMMANDS as PREFS_COMMANDS
-from bot.chat_prefs import PrefsUI
 from bot.chat_runtime import ChatRuntime
-from bot.deliver import ConsoleSender, Deliverer, Sender, TelegramSender
+from bot.deliver import ConsoleSender, Deliverer, GatedSender, Sender, ShuttingDown, TelegramSender
 from bot.digest import Digester
-from bot.errors import ConfigError, NewsbotError
+from bot.errors import NewsbotError
 from bot.extract import Extractor
 from bot.feedlist import load_feeds
 from bot.fetch import Fetcher
-from bot.gates import install_gates
 from bot.health import check as check_health
 from bot.leader import Leadership
 from bot.live_rules import LiveRules
 from bot.metrics import Metrics, MetricsServer, articles_since, last_article_id
 from bot.pipeline import CycleReport, Pipeline
 from bot.recorder import DryRunRecorder, Recorder
-from bot.settings import TOKEN_ENV, Settings
+from bot.settings import Settings
 from bot.store import Store
+from bot.telegram_app import build_telegram
 
 log = logging.getLogger(__name__)
 TICK_MAX_SECONDS = 30.0  # how often due feeds are looked for, at most
@@ -48,53 +44,6 @@ TICK_MAX_SECONDS = 30.0  # how often due feeds are looked for, at most
 # run`` exits within 10 s of SIGTERM (compose waits 15 s before it sends SIGKILL).
 SHUTDOWN_GRACE = 7.0
 ABANDON_WAIT = 1.0  # seconds cancelled work gets to unwind
-
-
-class ShuttingDown(NewsbotError):
-    """Raised instead of sending once stop was requested: the alert stays queued."""
-
-
-class GatedSender:
-    """Wraps the sender so that no send starts after ``close()``."""
-
-    def __init__(self, sender: Sender) -> None:
-        self.sender, self.is_open = sender, True
-
-    async def send(self, chat_id: int, text: str) -> int:
-        """Send, unless the service is stopping."""
-        if not self.is_open:
-            raise ShuttingDown("stopping: alert left in the outbox for the next start")
-        return await self.sender.send(chat_id, text)
-
-    async def edit(self, chat_id: int, message_id: int, text: str) -> None:
-        """Edit a sent alert, unless the service is stopping."""
-        if not self.is_open:
-            raise ShuttingDown("stopping: edit left in the outbox for the next start")
-        await self.sender.edit(chat_id, message_id, text)  # type: ignore[attr-defined]
-
-    def close(self) -> None:
-        """Refuse every later send."""
-        self.is_open = False
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.sender, name)  # e.g. ConsoleSender.count
-
-
-def build_application(settings: Settings) -> Application:
-    """The PTB application, pointed at the configured Bot API server."""
-    if not settings.token:
-        raise ConfigError(f"environment variable {TOKEN_ENV} is not set")
-    base = settings.telegram.base_url
-    timeout = settings.telegram.poll_timeout_seconds + 15
-    return (
-        ApplicationBuilder()
-        .token(settings.token)
-        .base_url(base)
-        .base_file_url(base.removesuffix("/bot") + "/file/bot")
-        .rate_limiter(AIORateLimiter(max_retries=0))
-        .get_updates_read_timeout(timeout)
-        .build()
-    )
 
 
 class Service:
@@ -137,15 +86,8 @@ class Service:
         )
         sender: Sender = ConsoleSender()
         if not self.console:
-            self.app = build_application(s)
-            self.ui = ChatUI(self.store, self.rules)
-            self.ui.install(self.app)
-            PrefsUI(self.ui).install(self.app)
-            AdminUI(self.ui, s, self.fetcher).install(self.app)
-            self.ui.menu += PREFS_COMMANDS
-            install_gates(self.app, self.store, s.telegram)
+            self.app, self.ui = build_telegram(s, self.store, self.rules, self.fetcher)
             self.store.subs.sync_channels(s.telegram.channels)
-            self.app.add_error_handler(_log_handler_error)
             await self.app.initialize()
             sender = TelegramSender(self.app.bot)
             self.chat = ChatRuntime(self.app, s, self.ui.menu)
@@ -358,7 +300,3 @@ class Service:
         text = text[:4000]
         for admin in self.settings.telegram.admins:
             asyncio.get_running_loop().create_task(self.app.bot.send_message(admin, text))
-
-
-async def _log_handler_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    log.error("handler_failed", exc_info=context.error)

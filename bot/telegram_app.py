@@ -1,0 +1,56 @@
+"""The python-telegram-bot application: pointed at the configured Bot API, with every handler."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+
+from bot.admin import AdminUI
+from bot.chat import ChatUI
+from bot.chat_prefs import COMMANDS as PREFS_COMMANDS
+from bot.chat_prefs import PrefsUI
+from bot.errors import ConfigError
+from bot.fetch import Fetcher
+from bot.gates import install_gates
+from bot.live_rules import LiveRules
+from bot.settings import TOKEN_ENV, Settings
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def build_application(settings: Settings) -> Application:
+    """The PTB application, pointed at the configured Bot API server."""
+    if not settings.token:
+        raise ConfigError(f"environment variable {TOKEN_ENV} is not set")
+    base = settings.telegram.base_url
+    timeout = settings.telegram.poll_timeout_seconds + 15
+    return (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(base)
+        .base_file_url(base.removesuffix("/bot") + "/file/bot")
+        .rate_limiter(AIORateLimiter(max_retries=0))
+        .get_updates_read_timeout(timeout)
+        .build()
+    )
+
+
+def build_telegram(
+    settings: Settings, store: Store, rules: LiveRules, fetcher: Fetcher
+) -> tuple[Application, ChatUI]:
+    """The application with the user, preference and admin commands and the gates."""
+    app = build_application(settings)
+    ui = ChatUI(store, rules)
+    ui.install(app)
+    PrefsUI(ui).install(app)
+    AdminUI(ui, settings, fetcher).install(app)
+    ui.menu += PREFS_COMMANDS
+    install_gates(app, store, settings.telegram)
+    app.add_error_handler(_log_handler_error)
+    return app, ui
+
+
+async def _log_handler_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    log.error("handler_failed", exc_info=context.error)
