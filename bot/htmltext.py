@@ -26,6 +26,11 @@ def html_to_text(value: str, limit: int = MAX_TEXT) -> str:
 
 _CHARSET = re.compile(rb"""charset\s*=\s*["']?([\w.:-]+)""", re.I)
 _TAG = re.compile(r"<[^>]*>")
+_INLINE = re.compile(
+    r"</?(?:a|abbr|b|bdi|bdo|cite|code|data|dfn|em|font|i|kbd|mark|q|s|samp|small|span|"
+    r"strong|sub|sup|time|u|var|wbr)\b[^>]*>",
+    re.I,
+)
 
 
 def decode_page(body: bytes, content_type: str = "") -> str:
@@ -43,8 +48,12 @@ def decode_page(body: bytes, content_type: str = "") -> str:
         return str(best) if best is not None else body.decode("utf-8", "replace")
 
 
-def raw_text_variants(body: bytes, content_type: str = "") -> tuple[str, str]:
-    """All text of a page, tags as spaces and tags removed: together a superset of
-    whatever words a main-text extractor can return from it."""
+def raw_text_variants(body: bytes, content_type: str = "") -> tuple[str, ...]:
+    """All text of a page as one string: a superset of the words an extractor can return.
+
+    Inline tags (``<b>``, ``<a>``, ``<span>``…) join the words around them, as in the
+    rendered page ("Kasach<b>stan</b>" is one word); every other tag separates words.
+    Script and style bodies stay in: extra words only make the filter more permissive.
+    """
     page = decode_page(body, content_type)
-    return html.unescape(_TAG.sub(" ", page)), html.unescape(_TAG.sub("", page))
+    return (html.unescape(_TAG.sub(" ", _INLINE.sub("", page))),)

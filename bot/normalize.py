@@ -55,15 +55,6 @@ def words(text: str) -> list[str]:
     return [t.norm for t in tokenize(text)]
 
 
-_MARKS = regex.compile(r"\p{Mn}+")
-
-
-def fold_text(text: str) -> str:
-    """``fold`` for a whole text at C speed (for the pre-extraction filter)."""
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_EXTRA)
-    return _MARKS.sub("", unicodedata.normalize("NFKD", text))
-
-
 def word_set(text: str) -> set[str]:
-    """The distinct folded words of ``text``."""
-    return set(_WORD.findall(fold_text(text)))
+    """The distinct folded words of ``text`` (each distinct word folded once, cached)."""
+    return {w.lower() if w.isascii() else fold(w) for w in set(_WORD.findall(text))} - {""}
