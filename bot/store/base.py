@@ -28,6 +28,11 @@ def insert_ignore(
     """Insert rows, skipping those that collide on ``keys``; return how many were new."""
     if not rows:
         return 0
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=list(keys))
+    if conn.dialect.name == "postgresql":
+        # Count the rows RETURNING gives back: SQLAlchemy adds an implicit RETURNING for
+        # the primary key, and then psycopg reports rowcount -1, inserted or not.
+        stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=list(keys))
+        stmt = stmt.returning(sa.literal_column("1"))
+        return sum(len(conn.execute(stmt, row).all()) for row in rows)
+    stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=list(keys))
     return sum(conn.execute(stmt, row).rowcount for row in rows)

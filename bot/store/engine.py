@@ -11,6 +11,7 @@ from alembic.config import Config
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATE_LOCK = 0x6E657773626F7401  # a PostgreSQL advisory lock: one replica migrates at a time
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -42,8 +43,14 @@ def alembic_config() -> Config:
 
 
 def migrate(engine: sa.Engine) -> None:
-    """Bring the schema up to the newest migration (a no-op when it already is)."""
+    """Bring the schema up to the newest migration (a no-op when it already is).
+
+    Replicas starting together on PostgreSQL take turns (a transaction-scoped
+    advisory lock): the first migrates, the others then find the schema current.
+    """
     cfg = alembic_config()
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATE_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from bot.models import FeedSource, FetchResult
-from bot.store.base import as_utc, utcnow
+from bot.store.base import as_utc, insert_ignore, utcnow
 from bot.store.schema import feeds
 
 
@@ -46,12 +46,9 @@ class FeedStore:
                 }
                 if url in rows:
                     conn.execute(feeds.update().where(feeds.c.config_url == url).values(**values))
-                else:
-                    conn.execute(
-                        feeds.insert().values(
-                            config_url=url, url=url, consecutive_failures=0, items_seen=0, **values
-                        )
-                    )
+                else:  # another replica starting at the same moment may insert it too
+                    row = dict(config_url=url, url=url, consecutive_failures=0, items_seen=0)
+                    insert_ignore(conn, feeds, [{**row, **values}], ("config_url",))
             gone = [u for u in rows if u not in wanted]
             if gone:
                 conn.execute(
