@@ -166,7 +166,7 @@ def test_replicas_claim_disjoint_feeds_while_both_transactions_are_open(
     a, b = stores
     a.feeds.sync(feed_list(20))
     everything = ids(a.feeds.active())
-    reached, go = pause_after(a.engine, lambda sql: "FOR UPDATE SKIP LOCKED" in sql)
+    reached, go = pause_after(a.engine, lambda sql: sql.startswith("SELECT feeds.id \nFROM feeds"))
 
     with ThreadPoolExecutor(1) as pool:
         claimed_a = pool.submit(a.feeds.claim_due, "replica-a", 60, 8)
@@ -341,6 +341,35 @@ def test_many_replicas_racing_on_many_entries_alert_each_once(
     with a.engine.connect() as conn:
         texts = list(conn.scalars(sa.select(outbox.c.text).where(outbox.c.chat_id == 7)))
     assert sorted(texts) == sorted(f"#{n}" for n in range(25))
+
+
+def locks_awaited(engine: sa.Engine) -> int:
+    """Sessions on this database waiting for a lock another session holds."""
+    with engine.connect() as conn:
+        return conn.scalar(
+            sa.text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+
+
+def test_two_replicas_writing_a_new_bookkeeping_key_at_once(stores: tuple[Store, Store]) -> None:
+    """Every replica writes the heartbeat after its cycle; the first write inserts it."""
+    a, b = stores
+    reached, go = pause_after(
+        a.engine, lambda sql: sql.startswith(("UPDATE meta", "INSERT INTO meta"))
+    )
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(a.set_meta, "last_cycle_at", "from a")
+        assert reached.wait(WAIT), "replica a never wrote"
+        second = pool.submit(b.set_meta, "last_cycle_at", "from b")
+        # b either finishes or waits for a's transaction; then a goes on.
+        wait_until(lambda: second.done() or locks_awaited(a.engine), "b to write or wait", WAIT)
+        go.set()
+        first.result(WAIT)
+        second.result(WAIT)
+    assert a.get_meta("last_cycle_at") in ("from a", "from b")
 
 
 # ---------------------------------------------------------------- leadership

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from bot.store.base import utcnow
+from bot.store.base import insert_ignore, utcnow
 from bot.store.digests import DigestStore
 from bot.store.engine import create_engine, migrate
 from bot.store.feeds import FeedStore
@@ -47,10 +47,12 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         """Upsert a small piece of bookkeeping (e.g. the last good cycle)."""
+        update = meta.update().where(meta.c.key == key).values(value=value)
         with self.engine.begin() as conn:
-            if conn.execute(meta.update().where(meta.c.key == key).values(value=value)).rowcount:
+            if conn.execute(update).rowcount:
                 return
-            conn.execute(meta.insert().values(key=key, value=value))
+            if not insert_ignore(conn, meta, [{"key": key, "value": value}], ("key",)):
+                conn.execute(update)  # another replica inserted it meanwhile
 
     def get_meta(self, key: str) -> str | None:
         """A bookkeeping value, or None."""
