@@ -382,7 +382,10 @@ def lock_holders(engine: sa.Engine) -> list[int]:
             conn.scalars(
                 sa.text(
                     "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                    "AND ((classid::bigint << 32) | objid::bigint) = :key"
+                    "AND ((classid::bigint << 32) | objid::bigint) = :key "
+                    # advisory locks are per database; other test databases may hold theirs
+                    "AND database = "
+                    "(SELECT oid FROM pg_database WHERE datname = current_database())"
                 ),
                 {"key": LOCK_KEY},
             )
