@@ -45,11 +45,12 @@ class Leadership:
 
     def _try(self) -> bool:
         try:
-            conn = self.engine.connect()
+            # Autocommit: the lock is session-level, and a session left "idle in
+            # transaction" between checks could be killed by the server's timeout.
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         except sa.exc.DBAPIError:
             return False
         got = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar()
-        conn.commit()
         if got:
             self._conn = conn
             log.info("leadership_acquired")
@@ -69,5 +70,4 @@ class Leadership:
         if self._conn is not None:
             with contextlib.suppress(sa.exc.DBAPIError):
                 self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
-                self._conn.commit()
         self._drop()

@@ -271,7 +271,9 @@ class Service:
             await self.chat.stop()
 
     async def _deliver(self) -> None:
-        if self.leadership.held:
+        # Re-checked before every round: a leader whose session was lost stops sending
+        # at once instead of at its next leadership check.
+        if self.leadership.held and self.leadership.check():
             await self.deliverer.deliver_due()
 
     async def _cycle(self) -> None:
