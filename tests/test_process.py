@@ -9,6 +9,7 @@ the fakes, or bounded polls of the database, the log or an HTTP endpoint.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -92,6 +93,7 @@ class Bot:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, like a container
             )
 
     def events(self) -> list[dict[str, Any]]:
@@ -116,7 +118,10 @@ class Bot:
         """Send ``sig``; return (exit code, seconds until the process was gone)."""
         assert self.proc is not None
         start = time.monotonic()
-        self.proc.send_signal(sig)
+        if sig == signal.SIGKILL:  # a crash takes the whole tree, extraction workers too
+            os.killpg(self.proc.pid, sig)
+        else:
+            self.proc.send_signal(sig)
         try:
             code = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -126,8 +131,9 @@ class Bot:
         return code, time.monotonic() - start
 
     def cleanup(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)  # and any orphaned workers
             self.proc.wait()
 
 
