@@ -140,8 +140,10 @@ class Fetcher:
 
     async def _get(self, url: str, headers: dict[str, str], max_bytes: int) -> FetchResult:
         host = (urlsplit(url).hostname or "").lower()
+        # Wait out the host's spacing before taking a global slot, so requests queued
+        # for one slow or busy host never hold up the other hosts.
+        slot = await self._hosts.enter(host)
         async with self._slots:
-            slot = await self._hosts.enter(host)
             try:
                 async with asyncio.timeout(self.settings.deadline_seconds):
                     return await self._stream(url, headers, max_bytes)

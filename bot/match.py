@@ -82,12 +82,16 @@ class Matcher:
         for text in texts:
             found = word_set(text)
             for word in found & self._first_exact.keys():
-                cands.update(self._first_exact[word])
+                cands.update(p for p in self._first_exact[word] if self._rest_present(p, found))
             for word in found:
                 for n in self._first_lengths:
                     if n > len(word):
                         break
-                    cands.update(self._first_prefix.get(word[:n], ()))
+                    cands.update(
+                        p
+                        for p in self._first_prefix.get(word[:n], ())
+                        if self._rest_present(p, found)
+                    )
             cands.update(f.pattern for f in self._scan_regexes("body", text))
         possible: set[str] = set()
         for tid in sorted(self._touched(cands), key=self._rank.__getitem__):
@@ -115,6 +119,11 @@ class Matcher:
                     touched.add(dep)
                     stack.append(dep)
         return touched
+
+    def _rest_present(self, pid: int, found: set[str]) -> bool:
+        """A phrase can only hit if its other whole words occur too ("Nur Sultan", not "nur")."""
+        term = self._patterns[pid]
+        return all(w in found for w, is_prefix in term.words[1:] if not is_prefix)  # type: ignore[union-attr]
 
     def _index_first_words(self) -> None:
         self._first_exact: dict[str, list[int]] = defaultdict(list)
