@@ -103,7 +103,7 @@ class AlertSettings(_Section):
 
     first_poll_max_age_hours: float = Field(0.0, ge=0)
     retry_max_seconds: float = Field(600.0, gt=0)
-    deliver_interval_seconds: float = Field(5.0, gt=0)
+    deliver_interval_seconds: float = Field(1.0, gt=0)
     per_chat_interval_seconds: float = Field(1.0, ge=0, le=60)
     digest_check_seconds: float = Field(60.0, gt=0)
     # Near-duplicate articles within this window are one story: one alert per chat,

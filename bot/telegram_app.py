@@ -18,6 +18,9 @@ from bot.settings import TOKEN_ENV, Settings
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+# Telegram allows about 30 messages/s per bot; a leaky bucket at 30 still lets a
+# window of slightly more through after a burst, and each 429 pauses all sending.
+OVERALL_RATE = 25
 
 
 def build_application(settings: Settings) -> Application:
@@ -31,7 +34,7 @@ def build_application(settings: Settings) -> Application:
         .token(settings.token)
         .base_url(base)
         .base_file_url(base.removesuffix("/bot") + "/file/bot")
-        .rate_limiter(AIORateLimiter(max_retries=0))
+        .rate_limiter(AIORateLimiter(overall_max_rate=OVERALL_RATE, max_retries=0))
         .get_updates_read_timeout(timeout)
         .build()
     )
