@@ -89,7 +89,7 @@ async def test_http_errors_carry_their_status(site: LoopbackSite, fetcher: Fetch
 
 
 def test_log_lines_never_carry_the_bot_token() -> None:
-    token = "123456789:AAH-secret_token_value_0123456789abcdef"
+    token = "123456:AAH-fake_test_token_value_0123456789abcdef"  # not a real token
     record = logging.LogRecord(
         "httpx",
         logging.INFO,
