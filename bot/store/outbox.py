@@ -191,13 +191,3 @@ class Outbox:
         query = sa.select(outbox.c.status, sa.func.count()).group_by(outbox.c.status)
         with self.engine.connect() as conn:
             return {status: n for status, n in conn.execute(query)}
-
-    def sent_to(self, chat_id: int) -> list[str]:
-        """Texts already sent to a chat, oldest first (for tests and /stats)."""
-        query = (
-            sa.select(outbox.c.text)
-            .where(outbox.c.chat_id == chat_id, outbox.c.status == "sent")
-            .order_by(outbox.c.id)
-        )
-        with self.engine.connect() as conn:
-            return list(conn.scalars(query))
