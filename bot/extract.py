@@ -12,13 +12,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
 
 from bot.errors import ExtractError
 from bot.settings import ExtractSettings
 
 log = logging.getLogger(__name__)
+J = TypeVar("J")
+R = TypeVar("R")
 MIN_CHARS = 200
 
 
@@ -37,11 +41,15 @@ def extract_text(html: bytes, url: str) -> str | None:
     )
 
 
+def _extract_job(job: tuple[bytes, str]) -> str | None:
+    return extract_text(*job)
+
+
 def _context() -> multiprocessing.context.BaseContext:
     # forkserver: workers start from a clean, single-threaded server (no inherited
     # event loop or threads), which is also what max_tasks_per_child requires.
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["trafilatura"])
+    ctx.set_forkserver_preload(["trafilatura", "bot.analyze"])
     return ctx
 
 
@@ -61,20 +69,27 @@ class Extractor:
             )
         return self._pool
 
-    async def extract(self, html: bytes, url: str) -> str:
-        """The page's main text; ExtractError when there is none worth using."""
+    async def run(self, fn: Callable[[J], R], job: J) -> R:
+        """``fn(job)`` in a worker, within the extraction timeout; ExtractError if it fails."""
         loop = asyncio.get_running_loop()
         try:
-            future = loop.run_in_executor(self._executor(), extract_text, html, url)
-            text = await asyncio.wait_for(future, self.settings.timeout_seconds)
+            future = loop.run_in_executor(self._executor(), fn, job)
+            return await asyncio.wait_for(future, self.settings.timeout_seconds)
         except BrokenProcessPool:
-            log.error("extract_pool_broken", extra={"url": url})
+            log.error("extract_pool_broken", extra={"worker_fn": fn.__name__})
             self.close()
-            raise ExtractError(f"{url}: the extraction worker crashed") from None
+            raise ExtractError("the extraction worker crashed") from None
         except TimeoutError:
             raise ExtractError(
-                f"{url}: extraction took over {self.settings.timeout_seconds:g} s"
+                f"extraction took over {self.settings.timeout_seconds:g} s"
             ) from None
+
+    async def extract(self, html: bytes, url: str) -> str:
+        """The page's main text; ExtractError when there is none worth using."""
+        try:
+            text = await self.run(_extract_job, (html, url))
+        except ExtractError as exc:
+            raise ExtractError(f"{url}: {exc}") from None
         text = (text or "").strip()
         if len(text) < MIN_CHARS:
             raise ExtractError(f"{url}: no main text found ({len(text)} characters)")

@@ -12,15 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.canonical import canonical_from_html
-from bot.dedupe import EMPTY, StoryIndex, fingerprint
+from bot.analyze import Analysis, PageJob, RulesBlob, analyze, finish
+from bot.dedupe import EMPTY, StoryIndex
 from bot.errors import ExtractError, FeedError, FetchError
 from bot.extract import Extractor
 from bot.fetch import Fetcher
-from bot.htmltext import raw_text_variants
 from bot.live_rules import LiveRules
 from bot.models import Article, Entry, FeedSource, FetchResult, TopicMatch
 from bot.parse import parse_feed
@@ -71,6 +70,7 @@ class Pipeline:
         self.cycles = 0
         self.skipped_extractions = 0  # pages whose text could not match any topic
         self.matcher = rules.matcher
+        self._rules = RulesBlob.of(self.matcher)  # what the workers match with
         self._stories: StoryIndex | None = None  # loaded from the store on first use
         self._stories_seen = 0
         self._cycle_done = asyncio.Condition()
@@ -79,7 +79,9 @@ class Pipeline:
         """Poll every enabled feed (or only those due); a failing feed never stops the others."""
         async with self._lock:
             report = CycleReport()
-            self.matcher = self.rules.current()  # a valid rules edit takes effect here
+            if self.rules.current() is not self.matcher:  # a valid rules edit takes effect here
+                self.matcher = self.rules.current()
+                self._rules = RulesBlob.of(self.matcher)
             replica = self.settings.replica
             feeds = (
                 self.store.feeds.claim_due(replica.id, replica.lease_seconds)
@@ -214,10 +216,12 @@ class Pipeline:
 
     async def process_entry(self, feed: FeedSource, entry: Entry, report: CycleReport) -> None:
         """Turn one new entry into an article, match it, and record it with its alerts."""
-        article = await self.article_for(feed, entry)
-        found = self.matcher.match(article)
+        analysis = await self.analysis_for(feed, entry)
+        article, found = analysis.article, list(analysis.matches)
+        if article.text_source == "skipped":
+            self.skipped_extractions += 1
         alerts = self._alerts(article, found)
-        story = self._story(article) if found else None
+        story = self._story(analysis.fingerprint) if found else None
         self.recorder.article(feed, entry, article, found, alerts, story)
         if found:
             report.matched += 1
@@ -231,9 +235,8 @@ class Pipeline:
                 },
             )
 
-    def _story(self, article: Article) -> int | None:
-        """The story this article belongs to: an earlier outlet's, or a new one."""
-        fp = fingerprint(article.body or article.summary)
+    def _story(self, fp: int) -> int | None:
+        """The story of a matched article (by fingerprint): an earlier outlet's, or a new one."""
         if fp == EMPTY:
             return None
         if self._stories is None:
@@ -262,8 +265,12 @@ class Pipeline:
         chats = self.store.subs.subscribers(m.topic_id for m in found)
         return [(chat, render_alert(article, found, wanted)) for chat, wanted in chats.items()]
 
-    async def article_for(self, feed: FeedSource, entry: Entry) -> Article:
-        """The article page's main text, or the feed's own text when that fails."""
+    async def analysis_for(self, feed: FeedSource, entry: Entry) -> Analysis:
+        """The item's page, pre-filtered, extracted and matched in a worker.
+
+        Without a usable page (no link, fetch failed, worker crashed or timed out)
+        the feed's own text is matched instead.
+        """
         base = Article(
             url=entry.link,
             title=entry.title,
@@ -274,27 +281,14 @@ class Pipeline:
             text_source="feed",
         )
         if not entry.link.startswith(("http://", "https://")):
-            return base
+            return finish(self.matcher, base)
         try:
             page = await self.fetcher.fetch_page(entry.link)
-            if not self.matcher.could_match(
-                entry.title,
-                entry.summary,
-                entry.content,
-                *raw_text_variants(page.body, page.content_type),
-            ):  # no topic can match: skip the expensive extraction
-                self.skipped_extractions += 1
-                return replace(base, text_source="skipped")
-            body = await self.extractor.extract(page.body, page.final_url)
+            job = PageJob(base, self._rules, page.body, page.final_url, page.content_type)
+            analysis = await self.extractor.run(analyze, job)
         except (FetchError, ExtractError) as exc:
             log.info("article_fallback", extra={"url": entry.link, "reason": str(exc)})
-            return base
-        return Article(
-            url=canonical_from_html(page.body, page.final_url) or entry.link,
-            title=entry.title,
-            summary=entry.summary,
-            body=body,
-            source=feed.name,
-            published=entry.published,
-            text_source="page",
-        )
+            return finish(self.matcher, base)
+        if analysis.note:
+            log.info("article_fallback", extra={"url": entry.link, "reason": analysis.note})
+        return analysis
