@@ -1,55 +1,94 @@
-"""Runs inside the extraction worker processes: times each extraction, for the benchmark.
+"""Runs inside the extraction worker processes: CPU per stage of ``bot.analyze``.
 
-``benchlib.instrument`` points ``bot.extract.extract_text`` here, so the process
-pool pickles this function instead. Each call runs the real ``extract_text`` and
-then writes, to ``$NEWSBOT_BENCH_PROBE_DIR/<pid>``, the worker's call count, its
-CPU inside trafilatura, and its whole process CPU so far (getrusage, which
-starts at zero in a forked child). The bench reads the files once the workers
-are idle, so worker CPU is counted even for workers already recycled.
+``benchlib.instrument`` points the pipeline at ``analyze`` here, so the process
+pool pickles this function instead. On its first call in a worker it wraps the
+stage functions ``bot.analyze`` calls with thread-CPU clocks; after each job it
+writes, to ``$NEWSBOT_BENCH_PROBE_DIR/<pid>``, the worker's call counts and CPU
+per stage and its whole process CPU so far (getrusage, which starts at zero in a
+forked child). The bench reads the files once the workers are idle, so worker
+CPU is counted even for workers already recycled.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import time
+from collections import defaultdict
+from typing import Any
 
 PROBE_ENV = "NEWSBOT_BENCH_PROBE_DIR"
-_state = {"calls": 0, "ns": 0}
-ORIGINAL = None  # set in the bot process before patching; workers import bot.extract fresh
+WORKER_STAGES = ("prefilter", "extract", "canonical", "match", "fingerprint")
+_ns: dict[str, int] = defaultdict(int)
+_calls: dict[str, int] = defaultdict(int)
+_patched = False
 
 
-def extract_text(html: bytes, url: str) -> str | None:
-    """The real extraction, timed."""
-    import bot.extract as bx
+def _timed(stage: str, fn: Any, count_result: bool = False) -> Any:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start = time.thread_time_ns()
+        try:
+            result = fn(*args, **kwargs)
+        finally:
+            _ns[stage] += time.thread_time_ns() - start
+            _calls[stage] += 1
+        if count_result:
+            _calls[f"{stage}:{bool(result)}"] += 1
+        return result
 
-    real = bx.extract_text if bx.extract_text is not extract_text else ORIGINAL
+    return wrapper
+
+
+def _patch() -> None:
+    global _patched
+    import bot.analyze as ba
+    import bot.match as bm
+
+    ba.raw_text_variants = _timed("prefilter", ba.raw_text_variants)
+    bm.Matcher.could_match = _timed("prefilter", bm.Matcher.could_match, count_result=True)
+    ba.extract_text = _timed("extract", ba.extract_text)
+    ba.canonical_from_html = _timed("canonical", ba.canonical_from_html)
+    bm.Matcher.match = _timed("match", bm.Matcher.match)
+    ba.fingerprint = _timed("fingerprint", ba.fingerprint)
+    _patched = True
+
+
+def analyze(job: Any) -> Any:
+    """The real ``bot.analyze.analyze``, timed by stage."""
+    import bot.analyze as ba
+
+    if not _patched:
+        _patch()
     start = time.thread_time_ns()
     try:
-        return real(html, url)
+        return ba.analyze(job)
     finally:
-        _state["calls"] += 1
-        _state["ns"] += time.thread_time_ns() - start
-        where = os.environ.get(PROBE_ENV)
-        if where:
-            r = resource.getrusage(resource.RUSAGE_SELF)
-            line = f"{_state['calls']} {_state['ns']} {r.ru_utime + r.ru_stime}\n".encode()
-            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-            fd = os.open(os.path.join(where, str(os.getpid())), flags)
-            try:
-                os.write(fd, line)
-            finally:
-                os.close(fd)
+        _ns["job"] += time.thread_time_ns() - start
+        _calls["job"] += 1
+        _write()
 
 
-def read_probes(where: str) -> dict[int, tuple[int, int, float]]:
-    """pid -> (extractions, ns inside trafilatura, process CPU seconds), as last written."""
+def _write() -> None:
+    where = os.environ.get(PROBE_ENV)
+    if not where:
+        return
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    data = json.dumps({"calls": _calls, "ns": _ns, "cpu": r.ru_utime + r.ru_stime}).encode()
+    fd = os.open(os.path.join(where, str(os.getpid())), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def read_probes(where: str) -> dict[int, dict]:
+    """pid -> {"calls": {stage: n}, "ns": {stage: ns}, "cpu": seconds}, as last written."""
     out = {}
     for name in os.listdir(where):
         try:
             with open(os.path.join(where, name)) as f:
-                calls, ns, cpu = f.read().split()
+                out[int(name)] = json.load(f)
         except (OSError, ValueError):
             continue
-        out[int(name)] = (int(calls), int(ns), float(cpu))
     return out

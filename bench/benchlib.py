@@ -495,7 +495,6 @@ def timed_sync(clock: StageClock, stage: str, fn: Any, after: Any = None) -> Any
 class Instrumented:
     clock: StageClock
     enqueued: list  # (time, chat_id, article path) for every alert queued
-    prefilter: dict  # could_match calls -> results
 
 
 def instrument() -> Instrumented:
@@ -511,7 +510,7 @@ def instrument() -> Instrumented:
     import bot.store.items
 
     clock = StageClock()
-    out = Instrumented(clock, [], defaultdict(int))
+    out = Instrumented(clock, [])
 
     def patch_async(owner: Any, name: str, stage: str) -> None:
         if hasattr(owner, name):
@@ -524,14 +523,9 @@ def instrument() -> Instrumented:
     patch_async(bot.fetch.Fetcher, "fetch_feed", "fetch feed")
     patch_async(bot.fetch.Fetcher, "fetch_page", "fetch page")
     patch_sync(bot.pipeline, "parse_feed", "parse")
-    patch_sync(bot.pipeline, "canonical_from_html", "canonical")
-    patch_async(bot.extract.Extractor, "extract", "extract (bot side)")
-
-    def prefiltered(result: bool, *args: Any, **kwargs: Any) -> None:
-        out.prefilter[bool(result)] += 1
-
-    patch_sync(bot.match.Matcher, "could_match", "prefilter", prefiltered)
-    patch_sync(bot.match.Matcher, "match", "match")
+    patch_async(bot.extract.Extractor, "run", "extract (bot side)")
+    # Matching on the loop happens only for fallbacks (no page): the feed's own text.
+    patch_sync(bot.match.Matcher, "match", "match (fallbacks)")
     patch_sync(bot.pipeline.Pipeline, "_story", "dedupe")
     patch_sync(bot.pipeline.Pipeline, "_alerts", "alerts (subs+render)")
     patch_sync(bot.store.items.ItemStore, "unseen", "store")
@@ -556,9 +550,7 @@ def instrument() -> Instrumented:
     patch_sync(bot.recorder.Recorder, "article", "store", queued)
     patch_async(bot.deliver.Deliverer, "deliver_due", "deliver")
 
-    if hasattr(bot.extract, "extract_text"):
-        _xprobe.ORIGINAL = bot.extract.extract_text
-        bot.extract.extract_text = _xprobe.extract_text
+    bot.pipeline.analyze = _xprobe.analyze  # the workers time their stages
     return out
 
 
@@ -567,10 +559,8 @@ STAGES = (
     "parse",
     "store",
     "fetch page",
-    "prefilter",
-    "canonical",
     "extract (bot side)",
-    "match",
+    "match (fallbacks)",
     "dedupe",
     "alerts (subs+render)",
     "deliver",

@@ -43,6 +43,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _xprobe import WORKER_STAGES
 from benchlib import (
     ROOT,
     STAGES,
@@ -97,14 +98,18 @@ def _cpu_snapshot(probe_dir: str) -> dict:
 
 
 def _cpu_delta(a: dict, b: dict) -> dict:
-    """Bot process (all threads), its loop thread, and extraction (workers + forkserver)."""
-    worker_cpu, traf_ns, calls = 0.0, 0, 0
-    for pid, (c, ns, cpu) in b["probes"].items():
-        c0, ns0, cpu0 = a["probes"].get(pid, (0, 0, 0.0))
-        end_cpu = b["tree"].get(pid, cpu)  # a live worker: its CPU now, else its last report
-        worker_cpu += end_cpu - a["tree"].get(pid, cpu0)
-        traf_ns += ns - ns0
-        calls += c - c0
+    """Bot process (all threads), its loop thread, and the workers (by stage) + forkserver."""
+    worker_cpu = 0.0
+    stages: dict[str, float] = {}
+    calls: dict[str, int] = {}
+    for pid, probe in b["probes"].items():
+        before = a["probes"].get(pid, {"calls": {}, "ns": {}, "cpu": 0.0})
+        end_cpu = b["tree"].get(pid, probe["cpu"])  # a live worker: its CPU now, else last report
+        worker_cpu += end_cpu - a["tree"].get(pid, before["cpu"])
+        for stage, ns in probe["ns"].items():
+            stages[stage] = stages.get(stage, 0.0) + (ns - before["ns"].get(stage, 0)) / 1e9
+        for stage, n in probe["calls"].items():
+            calls[stage] = calls.get(stage, 0) + n - before["calls"].get(stage, 0)
     me = os.getpid()
     others = sum(
         cpu - a["tree"].get(pid, 0.0)
@@ -115,9 +120,11 @@ def _cpu_delta(a: dict, b: dict) -> dict:
         "proc": b["proc"] - a["proc"],
         "loop": b["loop"] - a["loop"],
         "workers": worker_cpu,
+        "worker_stages": stages,
+        "worker_calls": calls,
         "forkserver": others,
-        "trafilatura": traf_ns / 1e9,
-        "extractions": calls,
+        "trafilatura": stages.get("extract", 0.0),
+        "extractions": calls.get("extract", 0),
         "wall": b["wall"] - a["wall"],
     }
 
@@ -154,7 +161,6 @@ async def _bot_flow(conn, cfg: dict) -> None:
 
     inst.clock.reset()
     inst.enqueued.clear()
-    inst.prefilter.clear()
     s0 = _cpu_snapshot(cfg["probe_dir"])
     stop = asyncio.Event()
     deliver = asyncio.create_task(_deliver_loop(service, stop))
@@ -209,7 +215,6 @@ async def _bot_flow(conn, cfg: dict) -> None:
         "stages_all": stages_all,
         "calls_cycle": calls_cycle,
         "calls_all": calls_all,
-        "prefilter": dict(inst.prefilter),
         "enqueued": list(inst.enqueued),
         "outbox": outbox,
         "t_start": s0["wall"],
@@ -436,13 +441,18 @@ def report(args, farm_info, farm_stats, tg, bot, naive, rss, naive_rss, limits) 
         )
         row(f"  {stage}", v / n, nv, spec=".2f")
     row(
-        "  extract: worker processes (all their CPU)",
+        "  worker processes (all their CPU)",
         ca["workers"] * 1e3 / n,
         naive["stages"]["extract"] * 1e3 / nf["articles"] if nf else None,
         spec=".2f",
     )
-    row("    of which inside trafilatura", ca["trafilatura"] * 1e3 / n, None, spec=".2f")
-    row("  extract: forkserver (re-forking workers)", ca["forkserver"] * 1e3 / n, spec=".2f")
+    ws = ca["worker_stages"]
+    for stage in WORKER_STAGES:
+        label = "trafilatura" if stage == "extract" else stage
+        row(f"    {label}", ws.get(stage, 0.0) * 1e3 / n, spec=".2f")
+    in_stages = sum(ws.get(s, 0.0) for s in WORKER_STAGES)
+    row("    other (IPC, unpickling, start-up)", (ca["workers"] - in_stages) * 1e3 / n, spec=".2f")
+    row("  forkserver (re-forking workers)", ca["forkserver"] * 1e3 / n, spec=".2f")
     row(
         "  event loop, asyncio, httpx glue (unattributed)",
         (ca["loop"] - attributed) * 1e3 / n,
@@ -460,10 +470,11 @@ def report(args, farm_info, farm_stats, tg, bot, naive, rss, naive_rss, limits) 
         f"of one core (event-loop thread {100 * cc['loop'] / cycle_wall:.0f} %), extraction "
         f"workers {100 * cc['workers'] / cycle_wall / 2:.0f} % of two cores"
     )
+    wc = ca["worker_calls"]
     w(
-        f"  pages fetched {fetched}, extractions run {extracted} "
-        f"(skipped {fetched - extracted}; prefilter calls: "
-        f"{bot['prefilter'] or 'none observed'})"
+        f"  pages fetched {fetched}, analysed in workers {wc.get('job', 0)}, extractions run "
+        f"{extracted} (pre-filter said no to {wc.get('prefilter:False', 0)}, "
+        f"could match {wc.get('prefilter:True', 0)})"
     )
     w("")
     un = bot["unchanged"]

@@ -52,14 +52,12 @@ class Matcher:
         self._ids: dict[tuple, int] = {}
         self._exact: dict[str, list[int]] = defaultdict(list)
         self._prefix: dict[str, list[int]] = defaultdict(list)
-        self._prefix_lengths: list[int] = []
         self._users: dict[int, set[str]] = defaultdict(set)
         self._dependents: dict[str, set[str]] = defaultdict(set)
         self._rank = {t.id: i for i, t in enumerate(rules.topics)}
         for topic in rules.topics:
             self._index_topic(topic)
-        self._prefix_lengths.sort()
-        self._index_first_words()
+        self._index_heads()
 
     def _index_topic(self, topic: Topic) -> None:
         groups = [topic.any, topic.none, topic.exclude, *topic.all]
@@ -79,19 +77,15 @@ class Matcher:
         could match). Set operations keep this far cheaper than extraction.
         """
         cands: set[int] = set()
+        heads, head_len = self._heads, self._head_len
         for text in texts:
             found = word_set(text)
-            for word in found & self._first_exact.keys():
-                cands.update(p for p in self._first_exact[word] if self._rest_present(p, found))
+            for word in found & self._exact.keys():
+                cands.update(p for p in self._exact[word] if self._rest_present(p, found))
             for word in found:
-                for n in self._first_lengths:
-                    if n > len(word):
-                        break
-                    cands.update(
-                        p
-                        for p in self._first_prefix.get(word[:n], ())
-                        if self._rest_present(p, found)
-                    )
+                for stem, pids in heads.get(word[:head_len], ()):
+                    if word.startswith(stem):
+                        cands.update(p for p in pids if self._rest_present(p, found))
             cands.update(f.pattern for f in self._scan_regexes("body", text))
         possible: set[str] = set()
         for tid in sorted(self._touched(cands), key=self._rank.__getitem__):
@@ -125,15 +119,13 @@ class Matcher:
         term = self._patterns[pid]
         return all(w in found for w, is_prefix in term.words[1:] if not is_prefix)  # type: ignore[union-attr]
 
-    def _index_first_words(self) -> None:
-        self._first_exact: dict[str, list[int]] = defaultdict(list)
-        self._first_prefix: dict[str, list[int]] = defaultdict(list)
-        for pid, term in enumerate(self._patterns):
-            if isinstance(term, RegexTerm):
-                continue
-            word, is_prefix = term.words[0]
-            (self._first_prefix if is_prefix else self._first_exact)[word].append(pid)
-        self._first_lengths = sorted({len(w) for w in self._first_prefix})
+    def _index_heads(self) -> None:
+        """Wildcard stems by their first ``_head_len`` letters: one probe per word finds them."""
+        self._head_len = min(map(len, self._prefix), default=0)
+        heads: dict[str, list[tuple[str, tuple[int, ...]]]] = defaultdict(list)
+        for stem, pids in self._prefix.items():
+            heads[stem[: self._head_len]].append((stem, tuple(pids)))
+        self._heads = dict(heads)
 
     def _pattern_id(self, pattern: WordTerm) -> int:
         key = _key(pattern)
@@ -146,8 +138,6 @@ class Matcher:
             word, is_prefix = key[0]
             if is_prefix:
                 self._prefix[word].append(self._ids[key])
-                if len(word) not in self._prefix_lengths:
-                    self._prefix_lengths.append(len(word))
             else:
                 self._exact[word].append(self._ids[key])
         return self._ids[key]
@@ -156,10 +146,9 @@ class Matcher:
         out = []
         for i, tok in enumerate(tokens):
             cands = list(self._exact.get(tok.norm, ()))
-            for n in self._prefix_lengths:
-                if n > len(tok.norm):
-                    break
-                cands.extend(self._prefix.get(tok.norm[:n], ()))
+            for stem, pids in self._heads.get(tok.norm[: self._head_len], ()):
+                if tok.norm.startswith(stem):
+                    cands.extend(pids)
             for pid in cands:
                 words = self._patterns[pid].words  # type: ignore[union-attr]
                 if _phrase_at(words, tokens, i):
