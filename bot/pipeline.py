@@ -32,6 +32,7 @@ from bot.store.base import utcnow
 
 log = logging.getLogger(__name__)
 CONSOLE_CHAT = 0
+RECORDED, UNMATCHED, FAILED = "recorded", "unmatched", "failed"  # one item's outcome
 
 
 @dataclass
@@ -89,7 +90,10 @@ class Pipeline:
                 else self.store.feeds.active()
             )
             report.feeds = len(feeds)
-            await asyncio.gather(*(self._poll_guarded(f, report) for f in feeds))
+            try:
+                await asyncio.gather(*(self._poll_guarded(f, report) for f in feeds))
+            finally:
+                self.recorder.flush()  # batched 304s, even from a cancelled cycle
             self.recorder.cycle_done()
             log.info(
                 "cycle_done",
@@ -178,9 +182,12 @@ class Pipeline:
             new = self._first_sight(feed, new)
         report.new_items += len(new)
         outcomes = await asyncio.gather(*(self._process_guarded(feed, e, report) for e in new))
-        if not all(outcomes):
+        self.recorder.seen(
+            feed, [e for e, done in zip(new, outcomes, strict=True) if done == UNMATCHED]
+        )
+        if FAILED in outcomes:
             raise FeedError(
-                f"{feed.url}: {outcomes.count(False)} item(s) failed; "
+                f"{feed.url}: {outcomes.count(FAILED)} item(s) failed; "
                 "they will be retried next cycle",
                 kind="item",
             )
@@ -205,35 +212,36 @@ class Pipeline:
         )
         return fresh
 
-    async def _process_guarded(self, feed: FeedSource, entry: Entry, report: CycleReport) -> bool:
+    async def _process_guarded(self, feed: FeedSource, entry: Entry, report: CycleReport) -> str:
         async with self._entry_slots:
             try:
-                await self.process_entry(feed, entry, report)
-                return True
+                return await self.process_entry(feed, entry, report)
             except Exception:  # retried next cycle, since nothing was recorded
                 log.exception("item_failed", extra={"feed_url": feed.url, "item_key": entry.key})
-                return False
+                return FAILED
 
-    async def process_entry(self, feed: FeedSource, entry: Entry, report: CycleReport) -> None:
-        """Turn one new entry into an article, match it, and record it with its alerts."""
+    async def process_entry(self, feed: FeedSource, entry: Entry, report: CycleReport) -> str:
+        """Turn one new entry into an article and match it; record it with its alerts.
+
+        Returns RECORDED, or UNMATCHED for an item the caller records as seen in one
+        batch per feed (nothing to alert, so nothing to lose if that batch never lands).
+        """
         analysis = await self.analysis_for(feed, entry)
         article, found = analysis.article, list(analysis.matches)
         if article.text_source == "skipped":
             self.skipped_extractions += 1
+        if not found:
+            return UNMATCHED
         alerts = self._alerts(article, found)
-        story = self._story(analysis.fingerprint) if found else None
+        story = self._story(analysis.fingerprint)
         self.recorder.article(feed, entry, article, found, alerts, story)
-        if found:
-            report.matched += 1
-            report.alerts += len(alerts)
-            log.info(
-                "article_matched",
-                extra={
-                    "url": article.url,
-                    "chats": len(alerts),
-                    "topics": [m.topic_id for m in found],
-                },
-            )
+        report.matched += 1
+        report.alerts += len(alerts)
+        log.info(
+            "article_matched",
+            extra={"url": article.url, "chats": len(alerts), "topics": [m.topic_id for m in found]},
+        )
+        return RECORDED
 
     def _story(self, fp: int) -> int | None:
         """The story of a matched article (by fingerprint): an earlier outlet's, or a new one."""

@@ -16,18 +16,36 @@ from typing import TextIO
 from bot.models import Article, Entry, FeedSource, FetchResult, TopicMatch
 from bot.store import Store
 
+UNCHANGED_BATCH = 200
+
 
 class Recorder:
-    """Writes a cycle's results to the store."""
+    """Writes a cycle's results to the store.
+
+    Writes that lose nothing if a crash drops them are batched: 304s (the feed is
+    simply polled again) and items that matched nothing (re-processed, no alert
+    to lose). An article that matched is written at once, with its alerts.
+    """
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._unchanged: list[tuple[int, datetime, float]] = []
 
     def feed_ok(
         self, feed: FeedSource, result: FetchResult, next_at: datetime, interval: float
     ) -> None:
         """The feed was fetched and all its new items are recorded; schedule the next poll."""
+        if result.not_modified and not result.permanent_redirect:
+            self._unchanged.append((feed.id, next_at, interval))
+            if len(self._unchanged) >= UNCHANGED_BATCH:
+                self.flush()
+            return
         self.store.feeds.record_success(feed.id, result, next_at, interval)
+
+    def flush(self) -> None:
+        """Write the batched 304s (at the latest when the cycle ends)."""
+        polls, self._unchanged = self._unchanged, []
+        self.store.feeds.record_unchanged(polls)
 
     def feed_failed(self, feed: FeedSource, kind: str, message: str, next_at: datetime) -> None:
         """The feed failed this cycle; it is retried at ``next_at`` (backed off)."""
@@ -41,6 +59,11 @@ class Recorder:
         """Items present at a feed's first poll: seen, never alerted."""
         self.store.items.mark_seen(feed.id, entries, first_poll=True)
 
+    def seen(self, feed: FeedSource, entries: Sequence[Entry]) -> None:
+        """Processed items that matched nothing, in one transaction per feed."""
+        if entries:
+            self.store.items.mark_seen(feed.id, entries)
+
     def article(
         self,
         feed: FeedSource,
@@ -50,7 +73,7 @@ class Recorder:
         alerts: Sequence[tuple[int, str]],
         story: int | None = None,
     ) -> None:
-        """One processed item: seen, plus its article, matches and outbox rows."""
+        """One matched item: seen, plus its article, matches and outbox rows."""
         self.store.items.record_article(feed.id, entry, article, found, alerts, story)
 
     def new_story(self, fingerprint: int) -> int | None:
@@ -59,6 +82,7 @@ class Recorder:
 
     def cycle_done(self) -> None:
         """A cycle finished; the healthcheck reads this heartbeat."""
+        self.flush()
         self.store.heartbeat()
 
 
@@ -109,6 +133,12 @@ class DryRunRecorder(Recorder):
         if found and not alerts:
             topics = ", ".join(m.topic_id for m in found)
             print(f"- {article.url}: matches {topics}, but no chat subscribes", file=self.out)
+
+    def seen(self, feed: FeedSource, entries: Sequence[Entry]) -> None:
+        """Nothing is remembered in a dry run."""
+
+    def flush(self) -> None:
+        """Nothing was batched."""
 
     def new_story(self, fingerprint: int) -> int | None:
         """No story rows in a dry run."""

@@ -118,3 +118,41 @@ async def test_a_feed_broken_for_long_is_reported_once_and_its_recovery_too(
     assert sum("Feed broken" in n for n in notes) == 1, notes
     assert sum("Feed recovered" in n for n in notes) == 1, notes
     assert "HTTP 500" in notes[0]
+
+
+async def test_unmatched_items_are_batched_and_a_lost_batch_is_only_redone(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Items that matched nothing are marked seen once per feed; if that write never
+    lands they are processed again, while the matched item is alerted exactly once."""
+    site = harness.site
+    site.route("/f.xml", rss([]))
+    harness.write(["/f.xml"])
+    await console_cycle(harness)  # first sight
+    quiet = [
+        {
+            "title": f"Wetter in Berlin, Teil {n}",
+            "link": site.url(f"/quiet/{n}"),
+            "description": "Regen am Montag, Sonne am Dienstag.",
+        }
+        for n in range(3)
+    ]
+    site.route("/f.xml", rss([item(site, 1), *quiet]), etag='"y"')
+
+    real = ItemStore.mark_seen
+    calls = {"n": 0}
+
+    def lost_once(self, feed_id, entries, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("simulated crash before the batch of unmatched items")
+        return real(self, feed_id, entries, **kwargs)
+
+    monkeypatch.setattr(ItemStore, "mark_seen", lost_once)
+    _, sent = await console_cycle(harness)
+    assert sent == 1 and site.hits("/quiet/0") == 1
+    _, sent = await console_cycle(harness)
+    assert sent == 0, "the matched item was recorded on its own: no second alert"
+    assert [site.hits(f"/quiet/{n}") for n in range(3)] == [2, 2, 2], "unmatched ones redone"
+    _, sent = await console_cycle(harness)
+    assert sent == 0 and site.hits("/quiet/0") == 2, "and then remembered"

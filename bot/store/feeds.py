@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -130,6 +130,34 @@ class FeedStore:
             values["url"] = result.final_url
         with self.engine.begin() as conn:
             conn.execute(feeds.update().where(feeds.c.id == feed_id).values(**values))
+
+    def record_unchanged(self, polls: Sequence[tuple[int, datetime, float]]) -> None:
+        """Many 304s in one transaction: (feed id, next poll, interval) each.
+
+        An unchanged cycle is almost nothing but these; one transaction per feed
+        cost more than the request.
+        """
+        if not polls:
+            return
+        stmt = (
+            feeds.update()
+            .where(feeds.c.id == sa.bindparam("b_id"))
+            .values(
+                last_success_at=utcnow(),
+                consecutive_failures=0,
+                error_kind=None,
+                last_error=None,
+                failing_since=None,
+                broken=False,
+                next_poll_at=sa.bindparam("b_next"),
+                current_interval=sa.bindparam("b_interval"),
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+        rows = [{"b_id": fid, "b_next": at, "b_interval": every} for fid, at, every in polls]
+        with self.engine.begin() as conn:
+            conn.execute(stmt, rows)
 
     def record_error(self, feed_id: int, kind: str, message: str, next_at: datetime) -> None:
         """A fetch or parse failed; health shows it, and the other feeds go on."""
