@@ -47,6 +47,7 @@ from bot.store.base import utcnow
 from bot.store.outbox import PendingAlert
 
 log = logging.getLogger(__name__)
+SEND_LANES = 8  # chats sent to at once; Telegram takes ~0.1 s to answer each send
 
 
 class Sender(Protocol):
@@ -126,8 +127,9 @@ class Deliverer:
 
     Pacing: at most one message per ``per_chat_interval_seconds`` to a chat (Telegram
     allows about 1/s per chat); PTB's AIORateLimiter adds the 30/s overall and 20/min
-    per group limits. After a flood-wait or an outage every send pauses, so a storm
-    costs one refused request, not one per queued alert.
+    per group limits, spaced evenly. After a flood-wait or an outage every send
+    pauses, so a storm costs the requests already in flight (at most ``SEND_LANES``),
+    not one per queued alert.
     """
 
     def __init__(
@@ -149,23 +151,44 @@ class Deliverer:
         return min(self.settings.retry_max_seconds, 2.0 ** (attempts + 1))
 
     async def deliver_due(self, limit: int = 200) -> int:
-        """Send every due alert (unless a round is already running); return how many."""
-        if self._lock.locked() or time.monotonic() < self._paused_until:
+        """Send every due alert (unless a round is already running); return how many.
+
+        Each chat's alerts go in order, one at a time; up to ``SEND_LANES`` chats
+        are sent to at once, so one slow answer or a group's 3-second spacing
+        holds up only its own chat.
+        """
+        if self._lock.locked() or self._paused():
             return 0
-        sent = 0
-        gone: set[int] = set()  # chats dropped or migrated during this round
         async with self._lock:
+            lanes: dict[int, list[PendingAlert]] = {}
             for alert in round_robin(self.store.outbox.due(limit)):
-                if alert.chat_id in gone:
-                    continue
-                await self._pace(alert.chat_id)
-                outcome = await self._send_one(alert)
-                sent += outcome == "sent"
-                if outcome in ("dropped", "migrated"):
-                    gone.add(alert.chat_id)
-                elif outcome == "stop":
+                lanes.setdefault(alert.chat_id, []).append(alert)
+            slots = asyncio.Semaphore(SEND_LANES)
+            results = await asyncio.gather(
+                *(self._drain_chat(alerts, slots) for alerts in lanes.values()),
+                return_exceptions=True,  # let every in-flight send finish and be recorded
+            )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return sum(results)  # type: ignore[arg-type]
+
+    async def _drain_chat(self, alerts: list[PendingAlert], slots: asyncio.Semaphore) -> int:
+        """One chat's due alerts, in order and paced; stops at a pause or a gone chat."""
+        sent = 0
+        for alert in alerts:
+            await self._pace(alert.chat_id)
+            async with slots:
+                if self._paused():  # a flood wait or an outage seen by another lane
                     break
+                outcome = await self._send_one(alert)
+            sent += outcome == "sent"
+            if outcome in ("dropped", "migrated", "stop"):
+                break
         return sent
+
+    def _paused(self) -> bool:
+        return time.monotonic() < self._paused_until
 
     async def _pace(self, chat_id: int) -> None:
         wait = self._chat_ready.get(chat_id, 0.0) - time.monotonic()

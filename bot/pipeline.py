@@ -32,6 +32,7 @@ from bot.store.base import utcnow
 
 log = logging.getLogger(__name__)
 CONSOLE_CHAT = 0
+LEASE_FLUSH_SECONDS = 1.0  # how long a polled feed may stay leased before its 304 is saved
 RECORDED, UNMATCHED, FAILED = "recorded", "unmatched", "failed"  # one item's outcome
 
 
@@ -83,15 +84,13 @@ class Pipeline:
             if self.rules.current() is not self.matcher:  # a valid rules edit takes effect here
                 self.matcher = self.rules.current()
                 self._rules = RulesBlob.of(self.matcher)
-            replica = self.settings.replica
-            feeds = (
-                self.store.feeds.claim_due(replica.id, replica.lease_seconds)
-                if due_only
-                else self.store.feeds.active()
-            )
-            report.feeds = len(feeds)
             try:
-                await asyncio.gather(*(self._poll_guarded(f, report) for f in feeds))
+                if due_only:
+                    await self._poll_due(report)
+                else:
+                    feeds = self.store.feeds.active()
+                    report.feeds = len(feeds)
+                    await asyncio.gather(*(self._poll_guarded(f, report) for f in feeds))
             finally:
                 self.recorder.flush()  # batched 304s, even from a cancelled cycle
             self.recorder.cycle_done()
@@ -108,6 +107,35 @@ class Pipeline:
             self.cycles += 1
             self._cycle_done.notify_all()
         return report
+
+    async def _poll_due(self, report: CycleReport) -> None:
+        """Claim due feeds a batch at a time while polling them, so replicas share a burst.
+
+        Claiming everything due at a tick would hold it all for the whole cycle;
+        claiming about twice what the fetcher runs at once leaves the rest to others.
+        """
+        replica, slots = self.settings.replica, 2 * self.settings.fetch.max_concurrency
+        start, more = utcnow(), True
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                if more and len(running) <= slots // 2:
+                    want = slots - len(running)
+                    batch = self.store.feeds.claim_due(
+                        replica.id, replica.lease_seconds, want, cycle_start=start
+                    )
+                    more = len(batch) == want  # fewer: nothing else is due now
+                    report.feeds += len(batch)
+                    running |= {asyncio.create_task(self._poll_guarded(f, report)) for f in batch}
+                if not running:
+                    return
+                _, running = await asyncio.wait(
+                    running, timeout=LEASE_FLUSH_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                )
+                self.recorder.flush(older_than=LEASE_FLUSH_SECONDS)  # give 304'd feeds back
+        finally:
+            for task in running:  # only when this cycle itself is cancelled
+                task.cancel()
 
     async def wait_cycles(self, count: int) -> None:
         """Wait until ``count`` cycles have completed in total (wrap in a timeout)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 import sys
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TextIO
@@ -27,25 +28,33 @@ class Recorder:
     to lose). An article that matched is written at once, with its alerts.
     """
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, store: Store, owner: str = "") -> None:
+        self.store, self.owner = store, owner  # owner: this replica's lease name
         self._unchanged: list[tuple[int, datetime, float]] = []
+        self._since = 0.0  # when the oldest batched 304 arrived
 
     def feed_ok(
         self, feed: FeedSource, result: FetchResult, next_at: datetime, interval: float
     ) -> None:
         """The feed was fetched and all its new items are recorded; schedule the next poll."""
         if result.not_modified and not result.permanent_redirect:
+            if not self._unchanged:
+                self._since = time.monotonic()
             self._unchanged.append((feed.id, next_at, interval))
             if len(self._unchanged) >= UNCHANGED_BATCH:
                 self.flush()
             return
         self.store.feeds.record_success(feed.id, result, next_at, interval)
 
-    def flush(self) -> None:
-        """Write the batched 304s (at the latest when the cycle ends)."""
-        polls, self._unchanged = self._unchanged, []
-        self.store.feeds.record_unchanged(polls)
+    def flush(self, older_than: float = 0.0) -> None:
+        """Write the batched 304s, if the oldest has waited ``older_than`` seconds.
+
+        Until written, those feeds stay leased to this replica; a cycle calls this
+        every second or so, and unconditionally when it ends.
+        """
+        if self._unchanged and time.monotonic() - self._since >= older_than:
+            polls, self._unchanged = self._unchanged, []
+            self.store.feeds.record_unchanged(polls, self.owner)
 
     def feed_failed(self, feed: FeedSource, kind: str, message: str, next_at: datetime) -> None:
         """The feed failed this cycle; it is retried at ``next_at`` (backed off)."""
@@ -137,7 +146,7 @@ class DryRunRecorder(Recorder):
     def seen(self, feed: FeedSource, entries: Sequence[Entry]) -> None:
         """Nothing is remembered in a dry run."""
 
-    def flush(self) -> None:
+    def flush(self, older_than: float = 0.0) -> None:
         """Nothing was batched."""
 
     def new_story(self, fingerprint: int) -> int | None:

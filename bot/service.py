@@ -73,7 +73,9 @@ class Service:
         self.store.feeds.sync(feeds.enabled())
         self.fetcher = Fetcher(s.fetch)
         self.extractor = Extractor(s.extract)
-        recorder = DryRunRecorder(self.store) if self.dry_run else Recorder(self.store)
+        recorder = (
+            DryRunRecorder(self.store) if self.dry_run else Recorder(self.store, s.replica.id)
+        )
         self.pipeline = Pipeline(
             s,
             self.store,

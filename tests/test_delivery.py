@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from bot.deliver import Deliverer
+from bot.deliver import SEND_LANES, Deliverer
 from bot.models import Article, Entry, TopicMatch
 from bot.service import Service
 from bot.settings import AlertSettings
@@ -99,7 +99,7 @@ async def test_crash_between_send_and_record_resends_only_that_alert(
     def crash_on_first(self: Outbox, alert_id: int, message_id: int) -> None:
         if not crashed:
             crashed.append(alert_id)
-            raise SystemExit("simulated crash after Telegram accepted the message")
+            raise RuntimeError("simulated crash after Telegram accepted the message")
         real(self, alert_id, message_id)
 
     store = Store.open(quiet_feed.settings().db_url)
@@ -108,7 +108,7 @@ async def test_crash_between_send_and_record_resends_only_that_alert(
     store.close()
     monkeypatch.setattr(Outbox, "mark_sent", crash_on_first)
     async with Service(quiet_feed.settings()) as service:  # opened, not yet serving
-        with pytest.raises(SystemExit):
+        with pytest.raises(RuntimeError, match="simulated crash"):
             await service.deliverer.deliver_due()
     assert len(api.sent) == 1
     monkeypatch.setattr(Outbox, "mark_sent", real)
@@ -142,6 +142,49 @@ async def test_per_chat_pacing_and_round_robin(tmp_path) -> None:
     assert all(b - a >= 0.19 for a, b in itertools.pairwise(t51))
     assert await deliverer.deliver_due() == 0, "nothing is sent twice"
     await asyncio.sleep(0)
+
+
+class GatedSender:
+    """Holds every send until released; records which chats are in flight together."""
+
+    def __init__(self) -> None:
+        self.in_flight: list[int] = []
+        self.peak: list[int] = []
+        self.sent: list[tuple[int, str]] = []
+        self.release = asyncio.Event()
+        self.changed = asyncio.Condition()
+
+    async def send(self, chat_id: int, text: str) -> int:
+        async with self.changed:
+            self.in_flight.append(chat_id)
+            if len(self.in_flight) > len(self.peak):
+                self.peak = list(self.in_flight)
+            self.changed.notify_all()
+        await self.release.wait()
+        self.in_flight.remove(chat_id)
+        self.sent.append((chat_id, text))
+        return len(self.sent)
+
+
+async def test_slow_answers_hold_up_only_their_own_chat(tmp_path) -> None:
+    """Up to SEND_LANES chats are sent to at once; one chat's alerts stay in order."""
+    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    store.feeds.sync([("https://x.test/feed", "Feed", None, None)])
+    chats = list(range(61, 61 + SEND_LANES + 2))
+    texts = enqueue(store, chats, 2)
+    sender = GatedSender()
+    deliverer = Deliverer(store, sender, AlertSettings(per_chat_interval_seconds=0))
+    round_ = asyncio.create_task(deliverer.deliver_due())
+    async with sender.changed:
+        await asyncio.wait_for(
+            sender.changed.wait_for(lambda: len(sender.in_flight) == SEND_LANES), 10
+        )
+    assert len(set(sender.in_flight)) == SEND_LANES, "one send per chat at a time"
+    sender.release.set()
+    assert await asyncio.wait_for(round_, 10) == 2 * len(chats)
+    assert len(sender.peak) == SEND_LANES, "never more than SEND_LANES in flight"
+    for chat in chats:
+        assert [t for c, t in sender.sent if c == chat] == texts, "each chat in order"
 
 
 def test_configured_channels_subscribe_to_exactly_their_topics(tmp_path) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.service import Service
+from bot.store import Store
 from bot.store.items import ItemStore
 from tests.conftest import Harness, rss
 
@@ -156,3 +157,6 @@ async def test_unmatched_items_are_batched_and_a_lost_batch_is_only_redone(
     assert [site.hits(f"/quiet/{n}") for n in range(3)] == [2, 2, 2], "unmatched ones redone"
     _, sent = await console_cycle(harness)
     assert sent == 0 and site.hits("/quiet/0") == 2, "and then remembered"
+    store = Store.open(harness.settings().db_url)
+    assert [h.items_seen for h in store.feeds.health()] == [4], "items, not identity keys"
+    store.close()

@@ -443,3 +443,17 @@ def test_a_leader_that_stops_hands_over_at_once(stores: tuple[Store, Store]) -> 
     finally:
         one.release()
         two.release()
+
+
+def test_a_cycle_claiming_in_batches_never_reclaims_its_own_feeds(
+    stores: tuple[Store, Store],
+) -> None:
+    a, _ = stores
+    a.feeds.sync(feed_list(5))
+    old = a.feeds.claim_due("r1", 60, limit=2)  # a previous cycle (or incarnation) of r1
+    start = datetime.now(UTC)
+    first = a.feeds.claim_due("r1", 60, limit=2, cycle_start=start)
+    assert {s.id for s in first} == {s.id for s in old}, "leases from before the cycle renew"
+    rest = a.feeds.claim_due("r1", 60, limit=10, cycle_start=start)
+    assert len(rest) == 3 and not {s.id for s in rest} & {s.id for s in first}
+    assert a.feeds.claim_due("r1", 60, limit=10, cycle_start=start) == [], "nothing twice"

@@ -80,17 +80,27 @@ class FeedStore:
         """The enabled feeds, in a stable order."""
         return self._sources(sa.true())
 
-    def claim_due(self, owner: str, lease_seconds: float, limit: int = 500) -> list[FeedSource]:
+    def claim_due(
+        self,
+        owner: str,
+        lease_seconds: float,
+        limit: int = 500,
+        *,
+        cycle_start: datetime | None = None,
+    ) -> list[FeedSource]:
         """Lease the feeds that are due and not leased by a live replica.
 
         ``SELECT … FOR UPDATE SKIP LOCKED`` lets replicas claim disjoint feeds at
         once; a lease that runs out (its replica died) makes the feed claimable again.
+        An owner may renew its own leases, except those it took since ``cycle_start``:
+        a cycle that claims in batches must not claim a feed it is still polling.
         """
         now = utcnow()
         due = sa.or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now)
-        free = sa.or_(
-            feeds.c.lease_until.is_(None), feeds.c.lease_until < now, feeds.c.lease_owner == owner
-        )
+        mine = feeds.c.lease_owner == owner
+        if cycle_start is not None:
+            mine &= feeds.c.lease_until < cycle_start + timedelta(seconds=lease_seconds)
+        free = sa.or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now, mine)
         query = (
             sa.select(feeds.c.id)
             .where(feeds.c.enabled, due, free)
@@ -131,17 +141,21 @@ class FeedStore:
         with self.engine.begin() as conn:
             conn.execute(feeds.update().where(feeds.c.id == feed_id).values(**values))
 
-    def record_unchanged(self, polls: Sequence[tuple[int, datetime, float]]) -> None:
+    def record_unchanged(self, polls: Sequence[tuple[int, datetime, float]], owner: str) -> None:
         """Many 304s in one transaction: (feed id, next poll, interval) each.
 
         An unchanged cycle is almost nothing but these; one transaction per feed
-        cost more than the request.
+        cost more than the request. The write comes late, so a feed whose lease
+        ``owner`` lost meanwhile (it ran out, another replica took it) is left alone.
         """
         if not polls:
             return
         stmt = (
             feeds.update()
-            .where(feeds.c.id == sa.bindparam("b_id"))
+            .where(
+                feeds.c.id == sa.bindparam("b_id"),
+                sa.or_(feeds.c.lease_owner.is_(None), feeds.c.lease_owner == owner),
+            )
             .values(
                 last_success_at=utcnow(),
                 consecutive_failures=0,

@@ -52,17 +52,30 @@ class ItemStore:
         return out
 
     @staticmethod
+    def _known(conn: sa.Connection, feed_id: int, hashes: list[str]) -> set[str]:
+        query = sa.select(items.c.key_hash).where(
+            items.c.feed_id == feed_id, items.c.key_hash.in_(hashes)
+        )
+        return set(conn.scalars(query)) if hashes else set()
+
+    @staticmethod
     def _rows(feed_id: int, entry: Entry, now: datetime) -> list[dict]:
         return [
             {"feed_id": feed_id, "key_hash": key_hash(k), "seen_at": now} for k in entry.identity
         ]
 
     def mark_seen(self, feed_id: int, entries: Iterable[Entry], *, first_poll: bool = False) -> int:
-        """Record entries as seen without alerting; on first poll, also mark the feed."""
+        """Record entries as seen without alerting; on first poll, also mark the feed.
+
+        Returns how many of them were new (an entry has a row per identity key).
+        """
         now = utcnow()
-        rows = [row for e in entries for row in self._rows(feed_id, e, now)]
+        rows = {e: self._rows(feed_id, e, now) for e in entries}
         with self.engine.begin() as conn:
-            new = insert_ignore(conn, items, rows, ("feed_id", "key_hash"))
+            known = self._known(conn, feed_id, [r["key_hash"] for rs in rows.values() for r in rs])
+            new = sum(1 for rs in rows.values() if not {r["key_hash"] for r in rs} & known)
+            flat = [r for rs in rows.values() for r in rs]
+            insert_ignore(conn, items, flat, ("feed_id", "key_hash"))
             values: dict = {"items_seen": feeds.c.items_seen + new}
             if first_poll:
                 values["first_polled_at"] = now
