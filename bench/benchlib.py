@@ -549,6 +549,7 @@ def instrument() -> Instrumented:
         patch_sync(bot.recorder.Recorder, name, "store")
     patch_sync(bot.recorder.Recorder, "article", "store", queued)
     patch_async(bot.deliver.Deliverer, "deliver_due", "deliver")
+    patch_async(bot.deliver.Deliverer, "_drain_chat", "deliver")  # lanes run as own tasks
 
     bot.pipeline.analyze = _xprobe.analyze  # the workers time their stages
     return out

@@ -181,7 +181,10 @@ class Deliverer:
             async with slots:
                 if self._paused():  # a flood wait or an outage seen by another lane
                     break
-                outcome = await self._send_one(alert)
+                try:
+                    outcome = await self._send_one(alert)
+                finally:
+                    self._sent_to(alert.chat_id)
             sent += outcome == "sent"
             if outcome in ("dropped", "migrated", "stop"):
                 break
@@ -194,6 +197,10 @@ class Deliverer:
         wait = self._chat_ready.get(chat_id, 0.0) - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)  # pacing towards Telegram's per-chat limit
+
+    def _sent_to(self, chat_id: int) -> None:
+        # Counted from the answer, not the attempt: a send held up by the overall
+        # limiter must not bring the chat's next one closer to it than the interval.
         self._chat_ready[chat_id] = time.monotonic() + self.settings.per_chat_interval_seconds
 
     def _report(self, result: str) -> None:

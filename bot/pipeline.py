@@ -68,7 +68,8 @@ class Pipeline:
         self.extractor, self.rules, self.recorder = extractor, rules, recorder
         self.console, self.notify = console, notify
         self._lock = asyncio.Lock()
-        self._entry_slots = asyncio.Semaphore(settings.fetch.max_concurrency * 2)
+        # Items in flight (fetched page in memory, or in a worker): bounds memory.
+        self._entry_slots = asyncio.Semaphore(settings.fetch.max_concurrency * 4)
         self.cycles = 0
         self.skipped_extractions = 0  # pages whose text could not match any topic
         self.matcher = rules.matcher
@@ -209,7 +210,12 @@ class Pipeline:
         if not feed.first_polled:
             new = self._first_sight(feed, new)
         report.new_items += len(new)
-        outcomes = await asyncio.gather(*(self._process_guarded(feed, e, report) for e in new))
+        # A feed's pages come from one host, fetched per_host_concurrency at a time:
+        # more of its items holding entry slots would only keep other feeds waiting.
+        lane = asyncio.Semaphore(self.settings.fetch.per_host_concurrency + 1)
+        outcomes = await asyncio.gather(
+            *(self._process_guarded(feed, e, report, lane) for e in new)
+        )
         self.recorder.seen(
             feed, [e for e, done in zip(new, outcomes, strict=True) if done == UNMATCHED]
         )
@@ -240,8 +246,10 @@ class Pipeline:
         )
         return fresh
 
-    async def _process_guarded(self, feed: FeedSource, entry: Entry, report: CycleReport) -> str:
-        async with self._entry_slots:
+    async def _process_guarded(
+        self, feed: FeedSource, entry: Entry, report: CycleReport, lane: asyncio.Semaphore
+    ) -> str:
+        async with lane, self._entry_slots:
             try:
                 return await self.process_entry(feed, entry, report)
             except Exception:  # retried next cycle, since nothing was recorded
