@@ -24,7 +24,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import timedelta
 from typing import Protocol
 
@@ -48,6 +48,7 @@ from bot.store.outbox import PendingAlert
 
 log = logging.getLogger(__name__)
 SEND_LANES = 8  # chats sent to at once; Telegram takes ~0.1 s to answer each send
+GROUP_INTERVAL_SECONDS = 3.0  # Telegram: at most 20 messages a minute to one group
 
 
 class Sender(Protocol):
@@ -153,25 +154,40 @@ class Deliverer:
     async def deliver_due(self, limit: int = 200) -> int:
         """Send every due alert (unless a round is already running); return how many.
 
-        Each chat's alerts go in order, one at a time; up to ``SEND_LANES`` chats
-        are sent to at once, so one slow answer or a group's 3-second spacing
-        holds up only its own chat.
+        Each chat gets a lane that sends its alerts in order, paced; up to
+        ``SEND_LANES`` lanes send at once. When a lane finishes, the outbox is read
+        again for chats without one, so a slow chat (a group's 3-second spacing, a
+        slow answer) never holds up the others, and the round ends when nothing
+        is due.
         """
         if self._lock.locked() or self._paused():
             return 0
         async with self._lock:
-            lanes: dict[int, list[PendingAlert]] = {}
-            for alert in round_robin(self.store.outbox.due(limit)):
-                lanes.setdefault(alert.chat_id, []).append(alert)
             slots = asyncio.Semaphore(SEND_LANES)
-            results = await asyncio.gather(
-                *(self._drain_chat(alerts, slots) for alerts in lanes.values()),
-                return_exceptions=True,  # let every in-flight send finish and be recorded
-            )
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-        return sum(results)  # type: ignore[arg-type]
+            lanes: dict[int, asyncio.Task[int]] = {}
+            sent, failure = 0, None
+            while True:
+                if not self._paused() and failure is None:
+                    for chat, alerts in self._due_by_chat(limit, lanes).items():
+                        lanes[chat] = asyncio.create_task(self._drain_chat(alerts, slots))
+                if not lanes:
+                    break
+                done, _ = await asyncio.wait(lanes.values(), return_when=asyncio.FIRST_COMPLETED)
+                for chat in [c for c, task in lanes.items() if task in done]:
+                    task = lanes.pop(chat)
+                    if task.exception() is not None:  # in-flight lanes still finish
+                        failure = failure or task.exception()
+                    else:
+                        sent += task.result()
+            if failure is not None:
+                raise failure
+        return sent
+
+    def _due_by_chat(self, limit: int, busy: Collection[int]) -> dict[int, list[PendingAlert]]:
+        lanes: dict[int, list[PendingAlert]] = {}
+        for alert in round_robin(self.store.outbox.due(limit, skip_chats=busy)):
+            lanes.setdefault(alert.chat_id, []).append(alert)
+        return lanes
 
     async def _drain_chat(self, alerts: list[PendingAlert], slots: asyncio.Semaphore) -> int:
         """One chat's due alerts, in order and paced; stops at a pause or a gone chat."""
@@ -201,7 +217,12 @@ class Deliverer:
     def _sent_to(self, chat_id: int) -> None:
         # Counted from the answer, not the attempt: a send held up by the overall
         # limiter must not bring the chat's next one closer to it than the interval.
-        self._chat_ready[chat_id] = time.monotonic() + self.settings.per_chat_interval_seconds
+        # Groups and channels (negative ids) are paced here too, so PTB's group
+        # limiter never has to hold a send lane for its 3 seconds.
+        interval = self.settings.per_chat_interval_seconds
+        if chat_id < 0:
+            interval = max(interval, GROUP_INTERVAL_SECONDS)
+        self._chat_ready[chat_id] = time.monotonic() + interval
 
     def _report(self, result: str) -> None:
         if self.on_result is not None:

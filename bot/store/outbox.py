@@ -12,7 +12,7 @@ duplicate window, and Telegram's API leaves no way to close it.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -109,11 +109,18 @@ class Outbox:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
-    def due(self, limit: int = 100, now: datetime | None = None) -> list[PendingAlert]:
-        """Pending sends and edits whose next attempt is due, oldest first."""
+    def due(
+        self, limit: int = 100, now: datetime | None = None, *, skip_chats: Collection[int] = ()
+    ) -> list[PendingAlert]:
+        """Pending sends and edits whose next attempt is due, oldest first.
+
+        ``skip_chats``: chats a delivery lane is already working through.
+        """
         waiting = sa.or_(
             outbox.c.status == "pending", (outbox.c.status == "sent") & outbox.c.needs_edit
         )
+        if skip_chats:
+            waiting = waiting & outbox.c.chat_id.not_in(list(skip_chats))
         query = (
             sa.select(
                 outbox.c.id,
