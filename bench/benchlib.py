@@ -468,9 +468,9 @@ class _Timed:
 
 def timed_async(clock: StageClock, stage: str, fn: Any) -> Any:
     @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:  # a coroutine: create_task takes it
         clock.count(stage)
-        return _Timed(fn(*args, **kwargs), clock, stage)
+        return await _Timed(fn(*args, **kwargs), clock, stage)
 
     return wrapper
 

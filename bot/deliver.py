@@ -23,8 +23,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
-from collections.abc import Callable, Collection
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable, Collection
 from datetime import timedelta
 from typing import Protocol
 
@@ -48,7 +48,7 @@ from bot.store.outbox import PendingAlert
 
 log = logging.getLogger(__name__)
 SEND_LANES = 8  # chats sent to at once; Telegram takes ~0.1 s to answer each send
-GROUP_INTERVAL_SECONDS = 3.0  # Telegram: at most 20 messages a minute to one group
+GROUP_PER_MINUTE = 20  # Telegram: at most 20 messages a minute to one group
 
 
 class Sender(Protocol):
@@ -140,11 +140,15 @@ class Deliverer:
         settings: AlertSettings,
         *,
         on_result: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.store, self.sender, self.settings = store, sender, settings
         self.on_result = on_result
+        self._clock, self._sleep = clock, sleep  # a test runs a minute of pacing instantly
         self._lock = asyncio.Lock()  # the scheduled job and a cycle may both call in
         self._chat_ready: dict[int, float] = {}
+        self._group_sent: dict[int, deque[float]] = {}  # answer times of recent group sends
         self._paused_until = 0.0
 
     def backoff(self, attempts: int) -> float:
@@ -156,7 +160,7 @@ class Deliverer:
 
         Each chat gets a lane that sends its alerts in order, paced; up to
         ``SEND_LANES`` lanes send at once. When a lane finishes, the outbox is read
-        again for chats without one, so a slow chat (a group's 3-second spacing, a
+        again for chats without one, so a slow chat (a group at its 20 a minute, a
         slow answer) never holds up the others, and the round ends when nothing
         is due.
         """
@@ -207,29 +211,34 @@ class Deliverer:
         return sent
 
     def _paused(self) -> bool:
-        return time.monotonic() < self._paused_until
+        return self._clock() < self._paused_until
 
     async def _pace(self, chat_id: int) -> None:
-        wait = self._chat_ready.get(chat_id, 0.0) - time.monotonic()
+        ready = self._chat_ready.get(chat_id, 0.0)
+        recent = self._group_sent.get(chat_id)
+        if recent is not None and len(recent) == recent.maxlen:
+            ready = max(ready, recent[0] + 60.0)  # the oldest of the last 20 leaves the minute
+        wait = ready - self._clock()
         if wait > 0:
-            await asyncio.sleep(wait)  # pacing towards Telegram's per-chat limit
+            await self._sleep(wait)  # pacing towards Telegram's per-chat limits
 
     def _sent_to(self, chat_id: int) -> None:
         # Counted from the answer, not the attempt: a send held up by the overall
-        # limiter must not bring the chat's next one closer to it than the interval.
-        # Groups and channels (negative ids) are paced here too, so PTB's group
-        # limiter never has to hold a send lane for its 3 seconds.
-        interval = self.settings.per_chat_interval_seconds
+        # limiter must not bring the chat's next one closer than the limits allow.
+        # Groups and channels (negative ids) also get a rolling minute of at most
+        # GROUP_PER_MINUTE, stricter than PTB's group bucket, which so never waits
+        # while holding a send lane.
+        now = self._clock()
+        self._chat_ready[chat_id] = now + self.settings.per_chat_interval_seconds
         if chat_id < 0:
-            interval = max(interval, GROUP_INTERVAL_SECONDS)
-        self._chat_ready[chat_id] = time.monotonic() + interval
+            self._group_sent.setdefault(chat_id, deque(maxlen=GROUP_PER_MINUTE)).append(now)
 
     def _report(self, result: str) -> None:
         if self.on_result is not None:
             self.on_result(result)
 
     def _pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
 
     async def _send_one(self, alert: PendingAlert) -> str:
         if alert.is_edit:

@@ -10,7 +10,7 @@ from bot.admin import AdminUI
 from bot.chat import ChatUI
 from bot.chat_prefs import COMMANDS as PREFS_COMMANDS
 from bot.chat_prefs import PrefsUI
-from bot.deliver import GROUP_INTERVAL_SECONDS
+from bot.deliver import GROUP_PER_MINUTE
 from bot.errors import ConfigError
 from bot.fetch import Fetcher
 from bot.gates import install_gates
@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 # AIORateLimiter is an aiolimiter leaky bucket whose capacity is its max_rate: at
 # (30, 1 s) it lets 30 go at once and 30 more within the next second, which a
 # server counting per rolling second refuses with 429 (the benchmark saw 67).
-# A bucket of capacity 1 spaces messages evenly instead: 28/s, 1 per 3 s per group.
+# A bucket of capacity 1 spaces messages evenly instead: 28/s. Groups get a
+# rolling minute in the Deliverer (bursts of 20, never 21 in 60 s).
 OVERALL_RATE = 28
 
 
@@ -42,8 +43,8 @@ def build_application(settings: Settings) -> Application:
             AIORateLimiter(
                 overall_max_rate=1,
                 overall_time_period=1 / OVERALL_RATE,
-                group_max_rate=1,
-                group_time_period=GROUP_INTERVAL_SECONDS,
+                group_max_rate=GROUP_PER_MINUTE,  # the Deliverer paces groups more strictly
+                group_time_period=60,
                 max_retries=0,
             )
         )

@@ -193,3 +193,34 @@ def test_configured_channels_subscribe_to_exactly_their_topics(tmp_path) -> None
     store.subs.sync_channels({-1001: ("kazakhstan", "csto")})
     assert store.subs.topics_of(-1001) == ["csto", "kazakhstan"]
     assert store.subs.subscribers(["csto"]) == {-1001: {"csto"}}
+
+
+async def test_a_group_gets_at_most_20_in_any_minute_and_private_chats_1_a_second(
+    tmp_path,
+) -> None:
+    """Pacing on a simulated clock: a burst of 20 to a group, the 21st a minute after
+    the first; a private chat one per second; neither holds up the other."""
+    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    store.feeds.sync([("https://x.test/feed", "Feed", None, None)])
+    enqueue(store, [-100123, 71], 25)
+    now = [1000.0]
+
+    async def sleep(seconds: float) -> None:  # virtual time: lanes sleeping at once overlap
+        target = now[0] + seconds
+        await asyncio.sleep(0)
+        now[0] = max(now[0], target)
+
+    class Clocked(RecordingSender):
+        async def send(self, chat_id: int, text: str) -> int:
+            self.times.append((chat_id, now[0]))
+            return len(self.times)
+
+    sender = Clocked()
+    deliverer = Deliverer(store, sender, AlertSettings(), clock=lambda: now[0], sleep=sleep)
+    assert await deliverer.deliver_due() == 50
+    group = [t for chat, t in sender.times if chat < 0]
+    private = [t for chat, t in sender.times if chat > 0]
+    assert all(b - a >= 1.0 for a, b in itertools.pairwise(private))
+    assert all(b - a >= 1.0 for a, b in itertools.pairwise(group)), "1/s per chat, groups too"
+    assert all(b - a >= 60.0 for a, b in zip(group, group[20:])), "never 21 in a minute"
+    assert group[19] - group[0] < 25, "but a burst of 20 goes out at once"
