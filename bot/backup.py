@@ -27,7 +27,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import sqlalchemy as sa
-from alembic.script import ScriptDirectory
 
 from bot.errors import NewsbotError
 from bot.store.engine import alembic_config
@@ -103,6 +102,8 @@ def verify(path: Path) -> str:
         raise NewsbotError(f"{path} has an empty alembic_version table: schema version unknown")
     revision = str(row[0])
     try:
+        from alembic.script import ScriptDirectory  # only for backup/restore, not the service
+
         ScriptDirectory.from_config(alembic_config()).get_revision(revision)
     except Exception as exc:  # alembic raises several types for an unknown revision
         raise NewsbotError(

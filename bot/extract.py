@@ -15,10 +15,12 @@ import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.errors import ExtractError
-from bot.settings import ExtractSettings
+
+if TYPE_CHECKING:  # workers import this module; they need no settings (pydantic)
+    from bot.settings import ExtractSettings
 
 log = logging.getLogger(__name__)
 J = TypeVar("J")

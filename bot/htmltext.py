@@ -6,7 +6,6 @@ import contextlib
 import html
 import re
 
-import charset_normalizer
 import lxml.etree
 import lxml.html
 
@@ -51,6 +50,8 @@ def decode_page(body: bytes, content_type: str = "") -> str:
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
+        import charset_normalizer  # rarely needed: loaded on first use, not in every worker
+
         best = charset_normalizer.from_bytes(body[:200_000]).best()
         return str(best) if best is not None else body.decode("utf-8", "replace")
 

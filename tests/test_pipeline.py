@@ -84,8 +84,12 @@ async def test_permanent_redirect_updates_the_stored_url(harness: Harness) -> No
 async def test_edited_title_or_changed_guid_does_not_re_alert(harness: Harness) -> None:
     site = harness.site
     text = "Präsident Tokajew sagt, die OVKS-Truppen verlassen Kasachstan binnen zehn Tagen."
-    base = {"title": "Tokajew: Abzug aus Kasachstan", "link": site.url("/a/1?utm_source=rss"),
-            "guid": "urn:story:1", "description": text}
+    base = {
+        "title": "Tokajew: Abzug aus Kasachstan",
+        "link": site.url("/a/1?utm_source=rss"),
+        "guid": "urn:story:1",
+        "description": text,
+    }
     site.route("/f.xml", rss([]))
     harness.write(["/f.xml"])
     await console_cycle(harness)  # first sight: empty feed
@@ -106,8 +110,9 @@ async def test_a_feed_broken_for_long_is_reported_once_and_its_recovery_too(
 ) -> None:
     site, api = harness.site, harness.telegram
     site.route("/f.xml", "down", status=500)
-    harness.write(["/f.xml"], telegram={"admins": [321]},
-                  polling={"broken_after_hours": 0.0002})  # under a second
+    harness.write(
+        ["/f.xml"], telegram={"admins": [321]}, polling={"broken_after_hours": 0.0002}
+    )  # under a second
     async with harness.running() as service:
         await harness.wait_sent(lambda a: any("Feed broken" in m["text"] for m in a.sent))
         failures = site.hits("/f.xml")

@@ -1,0 +1,44 @@
+"""Memory the long-running processes never need stays out of them.
+
+Every extraction worker's resident memory counts against the whole bot's, and the
+service runs for months: Alembic is loaded only to migrate, the rules file format
+(pydantic, YAML) and the settings only where they are read.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic.script import ScriptDirectory
+
+from bot.store import Store
+from bot.store.engine import HEAD, alembic_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def loaded(code: str, *modules: str) -> list[str]:
+    """Which of ``modules`` a fresh interpreter has imported after running ``code``."""
+    probe = f"{code}\nimport sys\nprint(' '.join(m for m in {modules!r} if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
+
+
+def test_head_is_alembics_head() -> None:
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD
+
+
+def test_a_current_store_opens_without_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    Store.open(url).close()  # a new store: migrated by Alembic
+    code = f"import bot.cli, bot.service\nfrom bot.store import Store\nStore.open({url!r}).close()"
+    assert loaded(code, "alembic") == []
+
+
+def test_an_extraction_worker_imports_no_settings_or_rules_file_format() -> None:
+    assert loaded("import bot.analyze", "pydantic", "yaml", "sqlalchemy", "telegram") == []
