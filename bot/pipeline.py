@@ -137,6 +137,8 @@ class Pipeline:
         finally:
             for task in running:  # only when this cycle itself is cancelled
                 task.cancel()
+            if running:  # let them unwind (and say so) before the cycle ends
+                await asyncio.wait(running)
 
     async def wait_cycles(self, count: int) -> None:
         """Wait until ``count`` cycles have completed in total (wrap in a timeout)."""
