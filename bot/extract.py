@@ -75,8 +75,10 @@ class Extractor:
         """``fn(job)`` in a worker, within the extraction timeout; ExtractError if it fails."""
         loop = asyncio.get_running_loop()
         try:
-            future = loop.run_in_executor(self._executor(), fn, job)
-            return await asyncio.wait_for(future, self.settings.timeout_seconds)
+            async with asyncio.timeout(
+                self.settings.timeout_seconds
+            ):  # no extra task, unlike wait_for
+                return await loop.run_in_executor(self._executor(), fn, job)
         except BrokenProcessPool:
             log.error("extract_pool_broken", extra={"worker_fn": fn.__name__})
             self.close()

@@ -92,7 +92,12 @@ class Fetcher:
         policy = AllowPolicy(
             allow_private=settings.allow_private_addresses, allow_loopback=settings.allow_loopback
         )
-        limits = httpx.Limits(max_connections=settings.max_concurrency * 2)
+        # Few idle connections: httpcore polls every pooled socket on each request
+        # (encode/httpx#3215); keep-alive only pays off for the hosts in use right now.
+        limits = httpx.Limits(
+            max_connections=settings.max_concurrency * 2,
+            max_keepalive_connections=settings.max_concurrency // 2 or 1,
+        )
         common = {
             "headers": {"User-Agent": settings.user_agent},
             "timeout": httpx.Timeout(

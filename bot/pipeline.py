@@ -69,7 +69,7 @@ class Pipeline:
         self.console, self.notify = console, notify
         self._lock = asyncio.Lock()
         # Items in flight (fetched page in memory, or in a worker): bounds memory.
-        self._entry_slots = asyncio.Semaphore(settings.fetch.max_concurrency * 4)
+        self._entry_slots = asyncio.Semaphore(settings.fetch.max_concurrency * 8)
         self.cycles = 0
         self.skipped_extractions = 0  # pages whose text could not match any topic
         self.matcher = rules.matcher
