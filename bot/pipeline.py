@@ -32,6 +32,7 @@ from bot.store.base import utcnow
 
 log = logging.getLogger(__name__)
 CONSOLE_CHAT = 0
+FEEDS_IN_FLIGHT_PER_REQUEST_SLOT = 4  # feeds mostly wait (politeness), so several per slot
 LEASE_FLUSH_SECONDS = 1.0  # how long a polled feed may stay leased before its 304 is saved
 RECORDED, UNMATCHED, FAILED = "recorded", "unmatched", "failed"  # one item's outcome
 
@@ -86,12 +87,7 @@ class Pipeline:
                 self.matcher = self.rules.current()
                 self._rules = RulesBlob.of(self.matcher)
             try:
-                if due_only:
-                    await self._poll_due(report)
-                else:
-                    feeds = self.store.feeds.active()
-                    report.feeds = len(feeds)
-                    await asyncio.gather(*(self._poll_guarded(f, report) for f in feeds))
+                await self._poll_feeds(report, self._due_claimer() if due_only else self._all())
             finally:
                 self.recorder.flush()  # batched 304s, even from a cancelled cycle
             self.recorder.cycle_done()
@@ -109,22 +105,43 @@ class Pipeline:
             self._cycle_done.notify_all()
         return report
 
-    async def _poll_due(self, report: CycleReport) -> None:
-        """Claim due feeds a batch at a time while polling them, so replicas share a burst.
+    def _due_claimer(self) -> Callable[[int], list[FeedSource]]:
+        """Due feeds, leased to this replica ``n`` at a time (never one it holds already)."""
+        replica, start = self.settings.replica, utcnow()
 
-        Claiming everything due at a tick would hold it all for the whole cycle;
-        claiming about twice what the fetcher runs at once leaves the rest to others.
+        def claim(n: int) -> list[FeedSource]:
+            return self.store.feeds.claim_due(
+                replica.id, replica.lease_seconds, n, cycle_start=start
+            )
+
+        return claim
+
+    def _all(self) -> Callable[[int], list[FeedSource]]:
+        """Every enabled feed (``once``), ``n`` at a time."""
+        feeds = self.store.feeds.active()
+
+        def take(n: int) -> list[FeedSource]:
+            batch, feeds[:n] = feeds[:n], []
+            return batch
+
+        return take
+
+    async def _poll_feeds(
+        self, report: CycleReport, take: Callable[[int], list[FeedSource]]
+    ) -> None:
+        """Poll feeds from ``take`` with a bounded number in flight, taking more as they end.
+
+        Bounded, so a burst over thousands of feeds keeps a steady memory; taken in
+        batches, so replicas share a burst instead of the first to tick leasing it all.
         """
-        replica, slots = self.settings.replica, 2 * self.settings.fetch.max_concurrency
-        start, more = utcnow(), True
+        slots = FEEDS_IN_FLIGHT_PER_REQUEST_SLOT * self.settings.fetch.max_concurrency
+        more = True
         running: set[asyncio.Task[None]] = set()
         try:
             while True:
                 if more and len(running) <= slots // 2:
                     want = slots - len(running)
-                    batch = self.store.feeds.claim_due(
-                        replica.id, replica.lease_seconds, want, cycle_start=start
-                    )
+                    batch = take(want)
                     more = len(batch) == want  # fewer: nothing else is due now
                     report.feeds += len(batch)
                     running |= {asyncio.create_task(self._poll_guarded(f, report)) for f in batch}
