@@ -10,6 +10,7 @@ crash at any point means re-work on the next cycle, never a lost alert.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -137,6 +138,12 @@ class Pipeline:
         slots = FEEDS_IN_FLIGHT_PER_REQUEST_SLOT * self.settings.fetch.max_concurrency
         more = True
         running: set[asyncio.Task[None]] = set()
+        ended = asyncio.Event()  # a feed's poll ended (O(1), unlike asyncio.wait over all)
+
+        def finished(task: asyncio.Task[None]) -> None:
+            running.discard(task)
+            ended.set()
+
         try:
             while True:
                 if more and len(running) <= slots // 2:
@@ -144,12 +151,16 @@ class Pipeline:
                     batch = take(want)
                     more = len(batch) == want  # fewer: nothing else is due now
                     report.feeds += len(batch)
-                    running |= {asyncio.create_task(self._poll_guarded(f, report)) for f in batch}
+                    for feed in batch:
+                        task = asyncio.create_task(self._poll_guarded(feed, report))
+                        running.add(task)
+                        task.add_done_callback(finished)
                 if not running:
                     return
-                _, running = await asyncio.wait(
-                    running, timeout=LEASE_FLUSH_SECONDS, return_when=asyncio.FIRST_COMPLETED
-                )
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(LEASE_FLUSH_SECONDS):
+                        await ended.wait()
+                ended.clear()
                 self.recorder.flush(older_than=LEASE_FLUSH_SECONDS)  # give 304'd feeds back
         finally:
             for task in running:  # only when this cycle itself is cancelled
