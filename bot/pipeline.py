@@ -33,7 +33,6 @@ from bot.store.base import utcnow
 
 log = logging.getLogger(__name__)
 CONSOLE_CHAT = 0
-FEEDS_IN_FLIGHT_PER_REQUEST_SLOT = 4  # feeds mostly wait (politeness), so several per slot
 LEASE_FLUSH_SECONDS = 1.0  # how long a polled feed may stay leased before its 304 is saved
 RECORDED, UNMATCHED, FAILED = "recorded", "unmatched", "failed"  # one item's outcome
 
@@ -88,7 +87,11 @@ class Pipeline:
                 self.matcher = self.rules.current()
                 self._rules = RulesBlob.of(self.matcher)
             try:
-                await self._poll_feeds(report, self._due_claimer() if due_only else self._all())
+                fetching = self.settings.fetch.max_concurrency
+                if due_only:  # a smaller window: other replicas get their share of a burst
+                    await self._poll_feeds(report, self._due_claimer(), 2 * fetching)
+                else:
+                    await self._poll_feeds(report, self._all(), 4 * fetching)
             finally:
                 self.recorder.flush()  # batched 304s, even from a cancelled cycle
             self.recorder.cycle_done()
@@ -128,14 +131,13 @@ class Pipeline:
         return take
 
     async def _poll_feeds(
-        self, report: CycleReport, take: Callable[[int], list[FeedSource]]
+        self, report: CycleReport, take: Callable[[int], list[FeedSource]], slots: int
     ) -> None:
-        """Poll feeds from ``take`` with a bounded number in flight, taking more as they end.
+        """Poll feeds from ``take``, at most ``slots`` in flight, taking more as they end.
 
         Bounded, so a burst over thousands of feeds keeps a steady memory; taken in
         batches, so replicas share a burst instead of the first to tick leasing it all.
         """
-        slots = FEEDS_IN_FLIGHT_PER_REQUEST_SLOT * self.settings.fetch.max_concurrency
         more = True
         running: set[asyncio.Task[None]] = set()
         ended = asyncio.Event()  # a feed's poll ended (O(1), unlike asyncio.wait over all)
