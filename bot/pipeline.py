@@ -10,7 +10,6 @@ crash at any point means re-work on the next cycle, never a lost alert.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -146,6 +145,14 @@ class Pipeline:
             running.discard(task)
             ended.set()
 
+        def flush_tick() -> None:  # wake at least once a lease-flush period
+            nonlocal tick
+            ended.set()
+            tick = loop.call_later(LEASE_FLUSH_SECONDS, flush_tick)
+
+        loop = asyncio.get_running_loop()
+        tick = loop.call_later(LEASE_FLUSH_SECONDS, flush_tick)
+
         try:
             while True:
                 if more and len(running) <= slots // 2:
@@ -159,12 +166,11 @@ class Pipeline:
                         task.add_done_callback(finished)
                 if not running:
                     return
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(LEASE_FLUSH_SECONDS):
-                        await ended.wait()
+                await ended.wait()  # a poll ended, or the flush tick
                 ended.clear()
                 self.recorder.flush(older_than=LEASE_FLUSH_SECONDS)  # give 304'd feeds back
         finally:
+            tick.cancel()
             for task in running:  # only when this cycle itself is cancelled
                 task.cancel()
             if running:  # let them unwind (and say so) before the cycle ends
