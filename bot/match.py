@@ -1,10 +1,10 @@
 """Match articles against every topic at once.
 
 All word and phrase terms of all topics compile into one index keyed by first
-word (exact, or by prefix length for wildcards), so the cost per article grows
-with its length, not with the number of topics: each token costs one dict probe
-plus one per distinct wildcard length, and only topics that some term touched
-are evaluated.
+word (exact, or for wildcards by the stem's first letters), so the cost per
+article grows with its length, not with the number of topics: each token costs
+two dict probes plus a prefix test per stem sharing its first letters, and only
+topics that some term touched are evaluated.
 """
 
 from __future__ import annotations
