@@ -50,7 +50,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import (
     PATH_RE,
-    ROOT,
     TOKEN,
     FarmSpec,
     Limits,
@@ -63,8 +62,9 @@ from benchlib import (
 )
 from pipeline_bench import TOPICS, ideal_delivery_end
 
+from tests.fakes.child_env import child_env
+
 MB = 1024 * 1024
-PROXY_VARS = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
 POLL = 0.2  # seconds between checks in every wait loop
 SKIPPED = "skipped: maximum number of running instances reached"  # apscheduler's warning
 
@@ -170,22 +170,6 @@ class Db:
 
 
 # ============================================================================ replicas
-def child_env() -> dict[str, str]:
-    """Our environment without NEWSBOT_* or proxies (they would override the config)."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("NEWSBOT_") and k.lower() not in PROXY_VARS
-    }
-    env.update(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        NO_PROXY="*",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
 class Replica:
     """One ``newsbot run`` process with its own config dir and JSON log."""
 
@@ -224,7 +208,7 @@ class Replica:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bot", "--config", str(self.config), "run"],
                 cwd=self.root,
-                env=child_env(),
+                env=child_env(TOKEN),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,

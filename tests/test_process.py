@@ -29,13 +29,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.health import max_age
 from bot.store import Store
-from tests.conftest import CORPUS, ROOT, Harness, rss
+from tests.conftest import CORPUS, Harness, rss
+from tests.fakes.child_env import child_env
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeBotAPI
 from tests.fakes.web import HTML, LoopbackSite, RequestInfo
 
 CHAT = 5151
 STOP_LIMIT = 10.0  # seconds from SIGTERM to exit, at most
-PROXY_VARS = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
 T = TypeVar("T")
 
 
@@ -56,22 +56,6 @@ def wait_until(
         time.sleep(0.05)
 
 
-def child_env() -> dict[str, str]:
-    """The test's environment without NEWSBOT_* or proxy settings, plus the fake's token."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("NEWSBOT_") and k.lower() not in PROXY_VARS
-    }
-    env.update(
-        TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
-        NO_PROXY="*",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
 class Bot:
     """``newsbot ... run`` in a child process, its output in a log file per start."""
 
@@ -89,7 +73,7 @@ class Bot:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bot", "--config", str(self.harness.config), "run"],
                 cwd=self.harness.root,
-                env=child_env(),
+                env=child_env(DEFAULT_TOKEN),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -177,7 +161,7 @@ def newsbot(harness: Harness, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", "--config", str(harness.config), *args],
         cwd=harness.root,
-        env=child_env(),
+        env=child_env(DEFAULT_TOKEN),
         capture_output=True,
         text=True,
         timeout=60,
