@@ -1,8 +1,8 @@
-"""Runs inside the extraction worker processes: CPU per stage of ``bot.analyze``.
+"""Runs inside the extraction worker processes: CPU per stage of ``bot.analysis.page``.
 
 ``benchlib.instrument`` points the pipeline at ``analyze`` here, so the process
 pool pickles this function instead. On its first call in a worker it wraps the
-stage functions ``bot.analyze`` calls with thread-CPU clocks; after each job it
+stage functions ``bot.analysis.page`` calls with thread-CPU clocks; after each job it
 writes, to ``$NEWSBOT_BENCH_PROBE_DIR/<pid>``, the worker's call counts and CPU
 per stage and its whole process CPU so far (getrusage, which starts at zero in a
 forked child). The bench reads the files once the workers are idle, so worker
@@ -42,8 +42,8 @@ def _timed(stage: str, fn: Any, count_result: bool = False) -> Any:
 
 def _patch() -> None:
     global _patched
-    import bot.analyze as ba
-    import bot.match as bm
+    import bot.analysis.page as ba
+    import bot.rules.matcher as bm
 
     ba.raw_text_variants = _timed("prefilter", ba.raw_text_variants)
     bm.Matcher.could_match = _timed("prefilter", bm.Matcher.could_match, count_result=True)
@@ -55,8 +55,8 @@ def _patch() -> None:
 
 
 def analyze(job: Any) -> Any:
-    """The real ``bot.analyze.analyze``, timed by stage."""
-    import bot.analyze as ba
+    """The real ``bot.analysis.page.analyze``, timed by stage."""
+    import bot.analysis.page as ba
 
     if not _patched:
         _patch()

@@ -63,8 +63,8 @@ class Farm:
     def __init__(self, spec: FarmSpec, port: int) -> None:
         from farmgen import Generator, Item, feed_host, filtered_vocab, load_positives, now_utc, rss
 
-        from bot.match import Matcher
-        from bot.rules import load_rules
+        from bot.rules.file import load_rules
+        from bot.rules.matcher import Matcher
 
         self.spec = spec
         started = time.perf_counter()
@@ -501,12 +501,12 @@ def instrument() -> Instrumented:
     """Patch the bot's stage functions (in this process) with CPU clocks and counters."""
     import _xprobe
 
-    import bot.deliver
-    import bot.extract
-    import bot.fetch
-    import bot.match
-    import bot.pipeline
-    import bot.recorder
+    import bot.analysis.pool
+    import bot.delivery.drain
+    import bot.ingest.fetch
+    import bot.pipeline.orchestrator
+    import bot.pipeline.recorder
+    import bot.rules.matcher
     import bot.store.items
 
     clock = StageClock()
@@ -520,14 +520,14 @@ def instrument() -> Instrumented:
         if hasattr(owner, name):
             setattr(owner, name, timed_sync(clock, stage, getattr(owner, name), after))
 
-    patch_async(bot.fetch.Fetcher, "fetch_feed", "fetch feed")
-    patch_async(bot.fetch.Fetcher, "fetch_page", "fetch page")
-    patch_sync(bot.pipeline, "parse_feed", "parse")
-    patch_async(bot.extract.Extractor, "run", "extract (bot side)")
+    patch_async(bot.ingest.fetch.Fetcher, "fetch_feed", "fetch feed")
+    patch_async(bot.ingest.fetch.Fetcher, "fetch_page", "fetch page")
+    patch_sync(bot.pipeline.orchestrator, "parse_feed", "parse")
+    patch_async(bot.analysis.pool.Extractor, "run", "extract (bot side)")
     # Matching on the loop happens only for fallbacks (no page): the feed's own text.
-    patch_sync(bot.match.Matcher, "match", "match (fallbacks)")
-    patch_sync(bot.pipeline.Pipeline, "_story", "dedupe")
-    patch_sync(bot.pipeline.Pipeline, "_alerts", "alerts (subs+render)")
+    patch_sync(bot.rules.matcher.Matcher, "match", "match (fallbacks)")
+    patch_sync(bot.pipeline.orchestrator.Pipeline, "_story", "dedupe")
+    patch_sync(bot.pipeline.orchestrator.Pipeline, "_alerts", "alerts (subs+render)")
     patch_sync(bot.store.items.ItemStore, "unseen", "store")
 
     def queued(
@@ -546,12 +546,12 @@ def instrument() -> Instrumented:
             out.enqueued.append((now, chat, found_path.group(0) if found_path else None))
 
     for name in ("first_sight", "feed_ok", "feed_failed", "feed_broken", "new_story", "cycle_done"):
-        patch_sync(bot.recorder.Recorder, name, "store")
-    patch_sync(bot.recorder.Recorder, "article", "store", queued)
-    patch_async(bot.deliver.Deliverer, "deliver_due", "deliver")
-    patch_async(bot.deliver.Deliverer, "_drain_chat", "deliver")  # lanes run as own tasks
+        patch_sync(bot.pipeline.recorder.Recorder, name, "store")
+    patch_sync(bot.pipeline.recorder.Recorder, "article", "store", queued)
+    patch_async(bot.delivery.drain.Deliverer, "deliver_due", "deliver")
+    patch_async(bot.delivery.drain.Deliverer, "_drain_chat", "deliver")  # lanes run as own tasks
 
-    bot.pipeline.analyze = _xprobe.analyze  # the workers time their stages
+    bot.pipeline.orchestrator.analyze = _xprobe.analyze  # the workers time their stages
     return out
 
 
@@ -718,7 +718,7 @@ def bot_process_setup(workdir: Path, probe_dir: Path | None = None) -> None:
         os.environ["NEWSBOT_BENCH_PROBE_DIR"] = str(probe_dir)
     os.chdir(workdir)  # load_settings reads .env from the working directory
     sys.stderr = open(workdir / "bot.log", "a", buffering=1)  # noqa: SIM115
-    from bot.logs import setup_logging
+    from bot.app.logs import setup_logging
 
     setup_logging("INFO", secrets=(TOKEN,))
 

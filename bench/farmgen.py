@@ -109,7 +109,7 @@ COMMENTS = {"de": "Kommentare", "en": "Comments", "ru": "Комментарии"
 
 def filtered_vocab(matcher) -> dict[str, list[str]]:
     """The filler vocabularies, minus any word that touches a topic term."""
-    from bot.models import Article
+    from bot.core.models import Article
 
     out = {}
     for lang, words in LANGS.items():
@@ -132,7 +132,7 @@ class Positives:
 
 
 def load_positives(matcher) -> Positives:
-    from bot.models import Article
+    from bot.core.models import Article
 
     pos = Positives()
     seed = SEED.read_text(encoding="utf-8").split("\n\n")

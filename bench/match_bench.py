@@ -22,9 +22,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.match import Matcher  # noqa: E402
-from bot.models import Article  # noqa: E402
-from bot.rules import parse_rules  # noqa: E402
+from bot.core.models import Article  # noqa: E402
+from bot.rules.file import parse_rules  # noqa: E402
+from bot.rules.matcher import Matcher  # noqa: E402
 
 SHIPPED = ROOT / "config" / "rules.yaml"
 ARTICLES = ROOT / "tests" / "corpus" / "articles.yaml"

@@ -11,7 +11,7 @@ What runs, each in its own process so each one's CPU and memory are its own:
 - a fake Telegram Bot API (tests/fakes FakeBotAPI, subclassed) that enforces the
   flood limits (30 msg/s overall, 1 msg/s per chat, 20 msg/min per group, sliding
   windows 5 % short for jitter) with 429 + retry_after;
-- the bot: ``bot.service.Service`` built from a config dir as the tests' Harness
+- the bot: ``bot.app.service.Service`` built from a config dir as the tests' Harness
   builds it (production settings except allow_loopback, a small per-host
   interval and the Bot API URL), chats subscribed, a first ``once()`` on the
   empty feeds (first sight), then the items are published and the cycle(s) that
@@ -132,9 +132,9 @@ def _cpu_delta(a: dict, b: dict) -> dict:
 async def _bot_flow(conn, cfg: dict) -> None:
     from benchlib import instrument, profiled
 
-    from bot.errors import ExtractError
-    from bot.service import Service
-    from bot.settings import load_settings
+    from bot.app.service import Service
+    from bot.config.settings import load_settings
+    from bot.core.errors import ExtractError
 
     inst = instrument()
     settings = load_settings(Path(cfg["config"]))
@@ -239,10 +239,10 @@ def naive_proc(conn, feeds: list[str], unchanged_cycles: int) -> None:
     import httpx
     from benchlib import process_cpu
 
-    from bot.extract import extract_text
-    from bot.match import Matcher
-    from bot.models import Article
-    from bot.rules import load_rules
+    from bot.analysis.pool import extract_text
+    from bot.core.models import Article
+    from bot.rules.file import load_rules
+    from bot.rules.matcher import Matcher
 
     matcher = Matcher(load_rules(ROOT / "config" / "rules.yaml"))
     client = httpx.Client(timeout=30, follow_redirects=True, headers={"User-Agent": "naive"})

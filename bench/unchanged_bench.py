@@ -53,8 +53,8 @@ async def _flow(conn, cfg: dict) -> None:
     import sqlalchemy as sa
     from benchlib import instrument, process_cpu, profiled
 
-    from bot.service import Service
-    from bot.settings import load_settings
+    from bot.app.service import Service
+    from bot.config.settings import load_settings
     from bot.store.schema import items
 
     inst = instrument()

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.service import Service
-from bot.settings import Settings, load_settings
+from bot.app.service import Service
+from bot.config.settings import Settings, load_settings
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeBotAPI
 from tests.fakes.web import LoopbackSite
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import yaml
 
-from bot.match import Matcher
-from bot.models import Article
-from bot.rules import load_rules
+from bot.core.models import Article
+from bot.rules.file import load_rules
+from bot.rules.matcher import Matcher
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from bot.rules import load_rules
+from bot.rules.file import load_rules
 from tests.conftest import CORPUS, Harness, rss
 from tests.test_chat import say
 

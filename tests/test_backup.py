@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.backup import backup, backup_name, restore, sqlite_path, verify
-from bot.errors import NewsbotError
+from bot.core.errors import NewsbotError
 from bot.store import Store
+from bot.store.backup import backup, backup_name, restore, sqlite_path, verify
 
 
 @pytest.fixture
@@ -133,7 +133,7 @@ def test_restore_refuses_while_another_process_writes(
 ) -> None:
     url, path = db
     saved = backup(url, tmp_path / "saved.sqlite3")
-    monkeypatch.setattr("bot.backup.LOCK_TIMEOUT", 0.1)
+    monkeypatch.setattr("bot.store.backup.LOCK_TIMEOUT", 0.1)
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode=DELETE")

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.digest import PART_BUDGET, render_digest
+from bot.delivery.digest import PART_BUDGET, render_digest
 from bot.store.base import utcnow
 from bot.store.digests import HeldAlert
 from tests.conftest import Harness, rss

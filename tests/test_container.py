@@ -18,9 +18,9 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from bot.cli import _parser
-from bot.service import ABANDON_WAIT, SHUTDOWN_GRACE
-from bot.settings import Settings, load_settings
+from bot.app.cli import _parser
+from bot.app.service import ABANDON_WAIT, SHUTDOWN_GRACE
+from bot.config.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

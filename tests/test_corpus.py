@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.extract import Extractor
-from bot.match import Matcher
-from bot.models import Article
-from bot.rules import load_rules
-from bot.settings import ExtractSettings
+from bot.analysis.pool import Extractor
+from bot.config.settings import ExtractSettings
+from bot.core.models import Article
+from bot.rules.file import load_rules
+from bot.rules.matcher import Matcher
 from tests.corpus_eval import CORPUS, RULES, load_cases, score
 
 CASES = load_cases()

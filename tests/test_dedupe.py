@@ -12,7 +12,7 @@ import itertools
 
 import pytest
 
-from bot.dedupe import (
+from bot.analysis.fingerprint import (
     EMPTY,
     NUM_PERM,
     THRESHOLD,
@@ -22,7 +22,7 @@ from bot.dedupe import (
     shingles,
     similarity,
 )
-from bot.normalize import words
+from bot.core.normalize import words
 
 EN_WIRE = """Russian-led troops begin leaving Kazakhstan after unrest
 

@@ -13,10 +13,10 @@ from collections import Counter
 
 import pytest
 
-from bot.deliver import SEND_LANES, Deliverer
-from bot.models import Article, Entry, TopicMatch
-from bot.service import Service
-from bot.settings import AlertSettings
+from bot.app.service import Service
+from bot.config.settings import AlertSettings
+from bot.core.models import Article, Entry, TopicMatch
+from bot.delivery.drain import SEND_LANES, Deliverer
 from bot.store import Store
 from bot.store.outbox import Outbox
 from tests.conftest import Harness, rss

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from bot import pipeline
+from bot.pipeline import orchestrator as pipeline
 from bot.store import Store
 from bot.store.schema import feeds as feeds_table
 from tests.conftest import CORPUS, Harness, rss

@@ -13,8 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.extract import Extractor
-from bot.settings import ExtractSettings
+from bot.analysis.pool import Extractor
+from bot.config.settings import ExtractSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,8 +42,8 @@ def test_closing_with_jobs_queued_does_not_hang_exit(tmp_path: Path) -> None:
     marker = tmp_path / "busy"
     code = f"""
 import asyncio, pathlib, time
-from bot.extract import Extractor
-from bot.settings import ExtractSettings
+from bot.analysis.pool import Extractor
+from bot.config.settings import ExtractSettings
 
 async def main():
     ex = Extractor(ExtractSettings(workers=1))

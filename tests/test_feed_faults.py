@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot.errors import FeedError
-from bot.fetch import Fetcher
-from bot.parse import parse_feed
-from bot.service import Service
-from bot.settings import FetchSettings
+from bot.app.service import Service
+from bot.config.settings import FetchSettings
+from bot.core.errors import FeedError
+from bot.ingest.fetch import Fetcher
+from bot.ingest.parse import parse_feed
 from bot.store.schema import feeds as feeds_table
 from tests.conftest import Harness, rss
 from tests.fakes.web import LoopbackSite

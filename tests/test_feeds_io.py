@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.feedlist import load_feeds
-from bot.opml import parse_opml
+from bot.app.cli import main
+from bot.config.feeds import load_feeds
+from bot.config.opml import parse_opml
 
 ROOT = Path(__file__).resolve().parents[1]
 

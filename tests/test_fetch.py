@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from bot.errors import FetchError
-from bot.fetch import Fetcher
-from bot.logs import TextFormatter
-from bot.settings import FetchSettings
+from bot.app.logs import TextFormatter
+from bot.config.settings import FetchSettings
+from bot.core.errors import FetchError
+from bot.ingest.fetch import Fetcher
 from tests.fakes.web import LoopbackSite
 
 

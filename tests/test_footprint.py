@@ -36,9 +36,12 @@ def test_head_is_alembics_head() -> None:
 def test_a_current_store_opens_without_alembic(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
     Store.open(url).close()  # a new store: migrated by Alembic
-    code = f"import bot.cli, bot.service\nfrom bot.store import Store\nStore.open({url!r}).close()"
+    code = (
+        f"import bot.app.cli, bot.app.service\nfrom bot.store import Store\n"
+        f"Store.open({url!r}).close()"
+    )
     assert loaded(code, "alembic") == []
 
 
 def test_an_extraction_worker_imports_no_settings_or_rules_file_format() -> None:
-    assert loaded("import bot.analyze", "pydantic", "yaml", "sqlalchemy", "telegram") == []
+    assert loaded("import bot.analysis.page", "pydantic", "yaml", "sqlalchemy", "telegram") == []

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot.errors import ParseError
-from bot.jsonfeed import looks_like_json_feed, parse_date, parse_json_feed
-from bot.models import Entry
+from bot.core.errors import ParseError
+from bot.core.models import Entry
+from bot.ingest.jsonfeed import looks_like_json_feed, parse_date, parse_json_feed
 
 URL = "https://news.example/feed.json"
 

@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot.errors import FetchError
-from bot.fetch import Fetcher
-from bot.netguard import AllowPolicy, BlockedAddressError, GuardedTransport, refusal
-from bot.settings import FetchSettings
+from bot.config.settings import FetchSettings
+from bot.core.errors import FetchError
+from bot.ingest.fetch import Fetcher
+from bot.ingest.netguard import AllowPolicy, BlockedAddressError, GuardedTransport, refusal
 from tests.fakes.web import LoopbackSite
 
 LOOPBACK_OK = AllowPolicy(allow_loopback=True)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ConfigError
-from bot.match import Matcher
-from bot.models import Article
-from bot.normalize import fold, words
-from bot.rules import load_rules
+from bot.core.errors import ConfigError
+from bot.core.models import Article
+from bot.core.normalize import fold, words
+from bot.rules.file import load_rules
+from bot.rules.matcher import Matcher
 
 RULES = """
 lists:

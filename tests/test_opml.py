@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import ConfigError
-from bot.opml import parse_opml, to_opml
+from bot.config.opml import parse_opml, to_opml
+from bot.core.errors import ConfigError
 
 READER_EXPORT = b"""<?xml version="1.0" encoding="UTF-8"?>
 <opml version="2.0">
@@ -177,7 +177,7 @@ def test_the_parser_is_safe_even_without_the_declaration_check(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Defence in depth: with the byte scan disabled, lxml still neither reads nor expands."""
-    monkeypatch.setattr("bot.opml._DECLARATIONS", ())
+    monkeypatch.setattr("bot.config.opml._DECLARATIONS", ())
     secret = tmp_path / "secret.txt"
     secret.write_text("TOPSECRET-4711")
     for data in (xxe(secret), BILLION_LAUGHS):

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from bot import service as service_module
-from bot.cli import main
-from bot.errors import NewsbotError
-from bot.health import check, healthcheck, max_age
-from bot.metrics import Metrics
-from bot.service import Service
-from bot.settings import load_settings
+from bot.app import service as service_module
+from bot.app.cli import main
+from bot.app.health import check, healthcheck, max_age
+from bot.app.metrics import Metrics
+from bot.app.service import Service
+from bot.config.settings import load_settings
+from bot.core.errors import NewsbotError
 from bot.store import Store
 from tests.conftest import CORPUS, Harness, rss
 from tests.fakes.web import HTML, RequestInfo

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.service import Service
+from bot.app.service import Service
 from bot.store import Store
 from bot.store.items import ItemStore
 from tests.conftest import Harness, rss

@@ -27,7 +27,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.health import max_age
+from bot.app.health import max_age
 from bot.store import Store
 from tests.conftest import CORPUS, Harness, rss
 from tests.fakes.child_env import child_env

@@ -6,8 +6,8 @@ import html
 import re
 from datetime import UTC, datetime
 
-from bot.models import Article, Hit, TopicMatch
-from bot.render import LIMIT, render_alert
+from bot.core.models import Article, Hit, TopicMatch
+from bot.delivery.render import LIMIT, render_alert
 
 
 def visible(message: str) -> str:

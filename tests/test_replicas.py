@@ -31,7 +31,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from bot.settings import load_settings
+from bot.config.settings import load_settings
 from bot.store import Store
 from bot.store.schema import feeds, outbox
 from tests.conftest import ROOT, Harness, rss

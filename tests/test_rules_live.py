@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.errors import ConfigError
-from bot.live_rules import LiveRules
-from bot.match import Matcher
-from bot.models import Article
-from bot.rules import load_rules
+from bot.app.cli import main
+from bot.core.errors import ConfigError
+from bot.core.models import Article
+from bot.rules.file import load_rules
+from bot.rules.live import LiveRules
+from bot.rules.matcher import Matcher
 from tests.conftest import Harness, rss
 
 GOOD = """

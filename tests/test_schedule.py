@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from bot.schedule import Poll, next_delay, next_interval
-from bot.settings import PollingSettings
+from bot.config.settings import PollingSettings
+from bot.pipeline.schedule import Poll, next_delay, next_interval
 
 S = PollingSettings(jitter=0)
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.errors import ConfigError
-from bot.settings import load_settings
+from bot.app.cli import main
+from bot.config.settings import load_settings
+from bot.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -23,8 +23,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from bot.leader import LOCK_KEY, Leadership
-from bot.models import Article, Entry, Hit, TopicMatch
+from bot.app.leader import LOCK_KEY, Leadership
+from bot.core.models import Article, Entry, Hit, TopicMatch
 from bot.store import Store
 from bot.store.engine import alembic_config, create_engine
 from bot.store.schema import articles, feeds, items, matches, metadata, outbox

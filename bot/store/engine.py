@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 log = logging.getLogger(__name__)
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 MIGRATE_LOCK = 0x6E657773626F7401  # a PostgreSQL advisory lock: one replica migrates at a time
 # The newest migration (tests check it against Alembic's head). A store already at
 # HEAD starts without importing Alembic, ~11 MB the long-running process never needs.

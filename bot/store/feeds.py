@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from bot.models import FeedSource, FetchResult
+from bot.core.models import FeedSource, FetchResult
 from bot.store.base import as_utc, insert_ignore, utcnow
 from bot.store.schema import feeds
 

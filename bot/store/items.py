@@ -9,7 +9,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from bot.models import Article, Entry, TopicMatch
+from bot.core.models import Article, Entry, TopicMatch
 from bot.store.base import insert_ignore, utcnow
 from bot.store.outbox import enqueue_alerts
 from bot.store.schema import articles, feeds, items, matches

@@ -1,0 +1,1 @@
+"""The worker processes and the per-page work: pre-filter, extraction, fingerprint."""

@@ -1,0 +1,101 @@
+"""The CPU half of processing one article, run in the extraction worker processes.
+
+The event loop fetches pages and stores results; everything that costs CPU per
+page runs here, on the other cores, so the loop's cost per article stays at the
+fetch and the store::
+
+    raw page ── could any topic match? ── no ──> skipped: no extraction, no match
+                        │ yes
+    trafilatura main text ── <link rel=canonical> ── match ── story fingerprint
+
+It is the pipeline's second orchestrator, kept to pure functions of its input:
+no store, no network. The rules travel as a pickled ``Matcher`` (``RulesBlob``),
+unpickled once per rules version per worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+from dataclasses import dataclass, replace
+
+from bot.analysis.fingerprint import EMPTY, fingerprint
+from bot.analysis.pool import MIN_CHARS, extract_text
+from bot.core.models import Article, TopicMatch
+from bot.ingest.canonical import canonical_from_html
+from bot.ingest.text import raw_text_variants
+from bot.rules.matcher import Matcher
+
+log = logging.getLogger(__name__)
+_MATCHERS: dict[str, Matcher] = {}  # per worker process: rules key -> matcher
+_KEEP = 2  # the rules in force, and the ones a cycle in flight may still use
+
+
+@dataclass(frozen=True, slots=True)
+class RulesBlob:
+    """A matcher as bytes, named by their digest, so a worker unpickles each version once."""
+
+    key: str
+    data: bytes
+
+    @classmethod
+    def of(cls, matcher: Matcher) -> RulesBlob:
+        """Pack ``matcher`` (once per rules version: the pipeline keeps the result)."""
+        data = pickle.dumps(matcher, protocol=pickle.HIGHEST_PROTOCOL)
+        return cls(hashlib.blake2b(data, digest_size=16).hexdigest(), data)
+
+    def matcher(self) -> Matcher:
+        """The unpickled matcher, cached in this process."""
+        found = _MATCHERS.get(self.key)
+        if found is None:
+            while len(_MATCHERS) >= _KEEP:
+                _MATCHERS.pop(next(iter(_MATCHERS)))
+            found = _MATCHERS[self.key] = pickle.loads(self.data)  # our own bytes (RulesBlob.of)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class PageJob:
+    """One new item: the feed's own text as an article, and its fetched page (if any)."""
+
+    article: Article
+    rules: RulesBlob
+    page: bytes | None = None
+    final_url: str = ""
+    content_type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What the worker made of one item: the article as matched, and what it matched."""
+
+    article: Article  # text_source: "page", "feed" (no usable page) or "skipped"
+    matches: tuple[TopicMatch, ...] = ()
+    fingerprint: int = EMPTY  # story fingerprint; computed only for matched articles
+    note: str = ""  # why the page's text was not used
+
+
+def analyze(job: PageJob) -> Analysis:
+    """Pre-filter, extract, match and fingerprint one item (in a worker process)."""
+    matcher, base = job.rules.matcher(), job.article
+    if job.page is None:
+        return finish(matcher, base)
+    variants = raw_text_variants(job.page, job.content_type)
+    if not matcher.could_match(base.title, base.summary, base.body, *variants):
+        return Analysis(replace(base, text_source="skipped"))  # nothing can match: no work
+    try:
+        text = (extract_text(job.page, job.final_url) or "").strip()
+    except Exception as exc:  # a page trafilatura chokes on costs its text, not the item
+        return finish(matcher, base, f"{job.final_url}: extraction failed: {exc!r}")
+    if len(text) < MIN_CHARS:
+        return finish(matcher, base, f"{job.final_url}: no main text ({len(text)} characters)")
+    url = canonical_from_html(job.page, job.final_url) or base.url
+    return finish(matcher, replace(base, url=url, body=text, text_source="page"))
+
+
+def finish(matcher: Matcher, article: Article, note: str = "") -> Analysis:
+    """Match ``article``; fingerprint it for story dedupe only if something matched."""
+    found = tuple(matcher.match(article))
+    fp = fingerprint(article.body or article.summary) if found else EMPTY
+    return Analysis(article, found, fp, note)

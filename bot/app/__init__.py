@@ -1,0 +1,1 @@
+"""The command line, the service that wires the stages, health, metrics and logs."""

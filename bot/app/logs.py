@@ -1,0 +1,86 @@
+"""Structured logging: an event name plus stable ``snake_case`` keys, as text or JSON.
+
+Call sites log ``log.info("alert_sent", extra={"chat_id": 1})``. Every line
+leaves through one formatter, which scrubs the bot token: httpx and PTB log
+request URLs, and Bot API URLs contain it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+
+_TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+def _fields(record: logging.LogRecord) -> dict[str, object]:
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+
+
+class _Redacting(logging.Formatter):
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.secrets = tuple(s for s in secrets if s)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "<redacted>")
+        return _TOKEN_SHAPE.sub("<redacted>", text)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redact(self.render(record))
+
+    def render(self, record: logging.LogRecord) -> str:
+        raise NotImplementedError
+
+
+class TextFormatter(_Redacting):
+    """``2026-01-13T10:00:00Z INFO bot.pipeline.orchestrator cycle_done feeds=3 alerts=1``."""
+
+    def render(self, record: logging.LogRecord) -> str:
+        ts = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        parts = [ts, record.levelname, record.name, record.getMessage()]
+        parts += [
+            f"{k}={json.dumps(v, ensure_ascii=False, default=str)}"
+            for k, v in _fields(record).items()
+        ]
+        line = " ".join(parts)
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+class JsonFormatter(_Redacting):
+    """One JSON object per line, for log shippers."""
+
+    def render(self, record: logging.LogRecord) -> str:
+        data = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+            **_fields(record),
+        }
+        if record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
+        return json.dumps(data, ensure_ascii=False, default=str)
+
+
+def setup_logging(
+    level: str = "INFO", *, as_json: bool = False, secrets: tuple[str, ...] = ()
+) -> None:
+    """Route every logger through one redacting handler on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(secrets) if as_json else TextFormatter(secrets))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "newsbot", False)]:
+        root.removeHandler(old)  # a second call replaces, never doubles, our handler
+    handler.newsbot = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    for noisy in ("httpx", "httpcore", "apscheduler.executors", "telegram.ext.Updater"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

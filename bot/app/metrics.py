@@ -1,0 +1,295 @@
+"""Prometheus metrics and the small HTTP server that exposes them with ``/healthz``.
+
+The metrics live in their own ``CollectorRegistry`` rather than the process-wide
+default one, so that every ``Metrics`` (one per service, several per test run)
+starts from zero and never collides on a name.
+
+The server is stdlib ``ThreadingHTTPServer`` in a daemon thread: the scrape and
+the health probe (which touches the database) never run on the event loop, and
+nothing beyond ``prometheus_client`` is needed. ``start()`` binds before it
+returns, so port 0 works and ``port`` is the real one.
+
+The service records a cycle from its ``CycleReport`` plus two small store reads
+(articles stored and topics matched since the cycle began, by article id, so only
+that cycle's rows count); delivery outcomes come from the ``Deliverer``'s
+``on_result`` hook; the outbox gauges are read from the store at scrape time.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections import Counter as Tally
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from bot.store.schema import articles, matches
+
+if TYPE_CHECKING:
+    from bot.pipeline.orchestrator import CycleReport
+
+log = logging.getLogger(__name__)
+
+Health = Callable[[], tuple[bool, str]]
+POLL_RESULTS = ("ok", "not_modified", "error")
+TEXT_SOURCES = ("page", "feed")
+# Deliverer outcomes other than "sent" (see bot/deliver.py).
+ALERT_FAILURES = ("flood_wait", "timeout", "network", "refused", "chat_gone")
+# A cycle is a few seconds with quiet feeds and minutes with many new articles.
+CYCLE_BUCKETS = (0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600)
+
+
+class Metrics:
+    """Every newsbot metric, registered in a private registry."""
+
+    def __init__(
+        self,
+        *,
+        outbox_depth: Callable[[], float] | None = None,
+        alerts_queued: Callable[[], float] | None = None,
+    ) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.feeds_polled = Counter(
+            "newsbot_feeds_polled", "Feed polls, by result.", ["result"], registry=r
+        )
+        self.fetch_errors = Counter(
+            "newsbot_fetch_errors", "Failed feed or page requests, by kind.", ["kind"], registry=r
+        )
+        self.new_items = Counter(
+            "newsbot_items_new", "New feed items processed, matched or not.", registry=r
+        )
+        self.articles_extracted = Counter(
+            "newsbot_articles_extracted",
+            "Articles stored (they matched a topic), by where their text came from: "
+            "the page (extracted) or the feed's own text.",
+            ["source"],
+            registry=r,
+        )
+        self.matches = Counter("newsbot_matches", "Topic matches, by topic.", ["topic"], registry=r)
+        self.alerts_sent = Counter("newsbot_alerts_sent", "Alerts delivered.", registry=r)
+        self.alerts_failed = Counter(
+            "newsbot_alerts_failed", "Alert delivery failures, by reason.", ["reason"], registry=r
+        )
+        self.outbox_depth = Gauge(
+            "newsbot_outbox_depth",
+            "Alerts in the outbox not yet sent (pending, or held for a digest).",
+            registry=r,
+        )
+        self.alerts_queued = Gauge(
+            "newsbot_alerts_queued",
+            "Alerts queued for sending, now or after a retry back-off.",
+            registry=r,
+        )
+        self.cycle_duration = Histogram(
+            "newsbot_cycle_duration_seconds",
+            "Wall time of one polling cycle.",
+            buckets=CYCLE_BUCKETS,
+            registry=r,
+        )
+        self.last_cycle = Gauge(
+            "newsbot_last_cycle_timestamp_seconds",
+            "Unix time the last polling cycle finished.",
+            registry=r,
+        )
+        # Known label values start at 0, so rate() works from the first scrape.
+        for result in POLL_RESULTS:
+            self.feeds_polled.labels(result=result)
+        for source in TEXT_SOURCES:
+            self.articles_extracted.labels(source=source)
+        for reason in ALERT_FAILURES:
+            self.alerts_failed.labels(reason=reason)
+        if outbox_depth is not None:
+            self.outbox_depth.set_function(outbox_depth)
+        if alerts_queued is not None:
+            self.alerts_queued.set_function(alerts_queued)
+
+    def cycle_finished(self, seconds: float, at: float | None = None) -> None:
+        """Record one finished cycle: its duration and when it ended."""
+        self.cycle_duration.observe(seconds)
+        self.last_cycle.set(time.time() if at is None else at)
+
+    @contextmanager
+    def time_cycle(self) -> Iterator[None]:
+        """Time the block as a cycle; a cycle that raises is still recorded."""
+        start = time.monotonic()
+        try:
+            yield
+        finally:
+            self.cycle_finished(time.monotonic() - start)
+
+    def record_cycle(
+        self,
+        report: CycleReport,
+        seconds: float,
+        *,
+        sources: dict[str, int] | None = None,
+        topics: dict[str, int] | None = None,
+    ) -> None:
+        """Count one finished cycle: feed polls by result, errors by kind, items, matches.
+
+        ``sources`` and ``topics`` are the cycle's stored articles by text source and
+        their matches by topic (``articles_since``).
+        """
+        failed = len(report.failed)
+        ok = max(0, report.feeds - report.not_modified - failed)
+        self.feeds_polled.labels(result="ok").inc(ok)
+        self.feeds_polled.labels(result="not_modified").inc(report.not_modified)
+        self.feeds_polled.labels(result="error").inc(failed)
+        kinds = Tally(report.failed_kinds.get(url, "unknown") for url in report.failed)
+        for kind, n in kinds.items():
+            self.fetch_errors.labels(kind=kind).inc(n)
+        self.new_items.inc(report.new_items)
+        for source, n in (sources or {}).items():
+            self.articles_extracted.labels(source=source).inc(n)
+        for topic, n in (topics or {}).items():
+            self.matches.labels(topic=topic).inc(n)
+        self.cycle_finished(seconds)
+
+    def alert_result(self, result: str) -> None:
+        """The Deliverer's hook: ``"sent"``, or why one send attempt failed."""
+        if result == "sent":
+            self.alerts_sent.inc()
+        elif result != "migrated":  # a migrated chat's alert is re-sent, not lost
+            self.alerts_failed.labels(reason=result).inc()
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric."""
+        return generate_latest(self.registry)
+
+
+def last_article_id(engine: sa.Engine) -> int:
+    """The newest article's id (0 for none): a cycle's articles are the ones after it."""
+    with engine.connect() as conn:
+        return conn.scalar(sa.select(sa.func.max(articles.c.id))) or 0
+
+
+def articles_since(engine: sa.Engine, after_id: int) -> tuple[dict[str, int], dict[str, int]]:
+    """Articles stored after ``after_id``, by text source; and their matches, by topic."""
+    by_source = (
+        sa.select(articles.c.text_source, sa.func.count())
+        .where(articles.c.id > after_id)
+        .group_by(articles.c.text_source)
+    )
+    by_topic = (
+        sa.select(matches.c.topic_id, sa.func.count())
+        .where(matches.c.article_id > after_id)
+        .group_by(matches.c.topic_id)
+    )
+    with engine.connect() as conn:
+        return dict(conn.execute(by_source).all()), dict(conn.execute(by_topic).all())
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/metrics":
+            self._reply(200, self.server.metrics.render(), CONTENT_TYPE_LATEST)
+        elif path == "/healthz":
+            ok, why = self.server.check_health()
+            body = ("ok" if ok else why or "unhealthy") + "\n"
+            self._reply(200 if ok else 503, body.encode(), "text/plain; charset=utf-8")
+        else:
+            self._reply(404, b"not found: try /metrics or /healthz\n", "text/plain")
+
+    def _reply(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("metrics_request", extra={"request": format % args})
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], metrics: Metrics, health: Health | None) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.metrics, self.health = metrics, health
+        super().__init__(address, _Handler)
+
+    def check_health(self) -> tuple[bool, str]:
+        if self.health is None:
+            return True, "no health check configured"
+        try:
+            return self.health()
+        except Exception as exc:  # a crashing probe is an unhealthy bot, not a 500
+            return False, f"health check failed: {exc!r}"
+
+
+class MetricsServer:
+    """Serves ``/metrics`` and ``/healthz`` from a daemon thread until ``stop()``."""
+
+    def __init__(
+        self,
+        metrics: Metrics,
+        health: Health | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.metrics, self.health, self.host, self._port = metrics, health, host, port
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port (the real one when 0 was asked for)."""
+        return self._server.server_address[1] if self._server else self._port
+
+    @property
+    def url(self) -> str:
+        """Base URL for clients, e.g. ``http://127.0.0.1:9108``."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> MetricsServer:
+        """Bind the socket (errors surface here) and serve in the background."""
+        if self._server is not None:
+            return self
+        self._server = _Server((self.host, self._port), self.metrics, self.health)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name="newsbot-metrics",
+            daemon=True,
+        )
+        self._thread.start()
+        log.info("metrics_server_started", extra={"host": self.host, "port": self.port})
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket; returns within about 0.2 s."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> MetricsServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,313 @@
+"""Wiring: builds every stage from the settings and runs them, once or on a schedule.
+
+``newsbot run`` is ``open() -> serve(stop) -> close()``; ``newsbot once`` is
+``open() -> once() -> close()``; the tests drive the same methods.
+
+Stopping (SIGTERM/SIGINT set ``stop``): no new cycle, delivery round or digest
+starts; a delivery round stops before its next send (unsent alerts stay queued);
+the Telegram long-poll stops; a running cycle gets up to ``SHUTDOWN_GRACE``
+seconds to finish, then is cancelled, which is safe: an item is recorded as seen
+only together with its alerts, so an abandoned item is redone on the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from telegram.ext import Application
+
+from bot.analysis.pool import Extractor
+from bot.app.health import check as check_health
+from bot.app.leader import Leadership
+from bot.app.metrics import Metrics, MetricsServer, articles_since, last_article_id
+from bot.config.feeds import load_feeds
+from bot.config.settings import Settings
+from bot.core.errors import NewsbotError
+from bot.delivery.digest import Digester
+from bot.delivery.drain import (
+    ConsoleSender,
+    Deliverer,
+    GatedSender,
+    Sender,
+    ShuttingDown,
+    TelegramSender,
+)
+from bot.ingest.fetch import Fetcher
+from bot.pipeline.orchestrator import CycleReport, Pipeline
+from bot.pipeline.recorder import DryRunRecorder, Recorder
+from bot.rules.live import LiveRules
+from bot.store import Store
+from bot.telegram.app import build_telegram
+from bot.telegram.runtime import ChatRuntime
+
+log = logging.getLogger(__name__)
+TICK_MAX_SECONDS = 30.0  # how often due feeds are looked for, at most
+# Seconds in-flight work gets to finish on stop; with the clean-up after it, ``newsbot
+# run`` exits within 10 s of SIGTERM (compose waits 15 s before it sends SIGKILL).
+SHUTDOWN_GRACE = 7.0
+ABANDON_WAIT = 1.0  # seconds cancelled work gets to unwind
+
+
+class Service:
+    """Every stage, built once from the settings."""
+
+    def __init__(self, settings: Settings, *, console: bool = False, dry_run: bool = False) -> None:
+        self.settings, self.console, self.dry_run = settings, console, dry_run
+        self.app: Application | None = None
+        self.chat: ChatRuntime | None = None
+        self.metrics_server: MetricsServer | None = None
+        self._jobs: set[asyncio.Task] = set()
+        self._stopping = False
+
+    async def __aenter__(self) -> Service:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Validate the config files, open the store, connect to Telegram."""
+        s = self.settings
+        feeds = load_feeds(s.feeds_path)
+        self.rules = LiveRules(s.rules_path, on_rejected=self._rules_rejected)
+        self.store = Store.open(s.db_url)
+        self.store.feeds.sync(feeds.enabled())
+        self.fetcher = Fetcher(s.fetch)
+        self.extractor = Extractor(s.extract)
+        recorder = (
+            DryRunRecorder(self.store) if self.dry_run else Recorder(self.store, s.replica.id)
+        )
+        self.pipeline = Pipeline(
+            s,
+            self.store,
+            self.fetcher,
+            self.extractor,
+            self.rules,
+            recorder,
+            console=self.console,
+            notify=self._tell_admins,
+        )
+        sender: Sender = ConsoleSender()
+        if not self.console:
+            self.app, self.ui = build_telegram(s, self.store, self.rules, self.fetcher)
+            self.store.subs.sync_channels(s.telegram.channels)
+            await self.app.initialize()
+            sender = TelegramSender(self.app.bot)
+            self.chat = ChatRuntime(self.app, s, self.ui.menu)
+        self.metrics = Metrics(
+            outbox_depth=lambda: self._outbox("pending", "held"),
+            alerts_queued=lambda: self._outbox("pending"),
+        )
+        self.gate = GatedSender(sender)
+        self.deliverer = Deliverer(
+            self.store, self.gate, s.alerts, on_result=self.metrics.alert_result
+        )
+        self.digester = Digester(self.store, self._topic_names)
+        self.leadership = Leadership(self.store.engine)
+        if not self.leadership.shared:  # one process per SQLite file: no lease is live
+            self.store.feeds.release_leases()
+
+    async def close(self) -> None:
+        """Release everything ``open`` acquired."""
+        if self.app is not None:
+            try:
+                await self.app.shutdown()
+            except RuntimeError as exc:  # the long-poll did not stop within the grace
+                log.warning("telegram_not_shut_down", extra={"error": str(exc)})
+        await self.fetcher.aclose()
+        self.extractor.close()
+        self.store.close()
+
+    async def once(self, *, due_only: bool = False) -> CycleReport:
+        """One cycle, then deliver what it queued (unless this is a dry run)."""
+        before = last_article_id(self.store.engine)
+        start = time.monotonic()
+        report = await self.pipeline.run_cycle(due_only=due_only)
+        if not self.dry_run:
+            sources, topics = articles_since(self.store.engine, before)
+            self.metrics.record_cycle(
+                report, time.monotonic() - start, sources=sources, topics=topics
+            )
+            if self.leadership.held or self.leadership.check():
+                await self.deliverer.deliver_due()  # only the leader sends
+        return report
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Poll on schedule, drain the outbox, answer Telegram, until ``stop`` is set."""
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        job = {
+            "trigger": "interval",
+            "max_instances": 1,
+            "coalesce": True,
+            "misfire_grace_time": None,
+            "next_run_time": datetime.now(UTC),
+        }
+        # Each feed has its own next-poll time; the cycle job only looks for due feeds.
+        tick = min(self.settings.poll_interval_seconds, TICK_MAX_SECONDS)
+        alerts = self.settings.alerts
+        scheduler.add_job(self._job, args=(self._cycle,), seconds=tick, id="cycle", **job)
+        scheduler.add_job(
+            self._lead,
+            "interval",
+            seconds=self.settings.replica.leader_check_seconds,
+            id="leader",
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+        )
+        scheduler.add_job(
+            self._job,
+            args=(self._deliver,),
+            id="deliver",
+            seconds=alerts.deliver_interval_seconds,
+            **job,
+        )
+        scheduler.add_job(
+            self._job,
+            args=(self._digests,),
+            id="digest",
+            seconds=alerts.digest_check_seconds,
+            **job,
+        )
+        self._start_metrics()
+        scheduler.add_job(
+            self._prune,
+            "interval",
+            hours=24,
+            id="prune",
+            next_run_time=datetime.now(UTC) + timedelta(minutes=5),
+            max_instances=1,
+            coalesce=True,
+        )
+        scheduler.start()
+        log.info(
+            "service_started",
+            extra={"feeds": len(self.store.feeds.active()), "console": self.console},
+        )
+        try:
+            await stop.wait()
+        finally:
+            await self._shutdown(scheduler)
+
+    async def _job(self, fn: Callable[[], Awaitable[object]]) -> None:
+        """Run one scheduled job, tracked so that shutdown can wait for it."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._jobs.add(task)
+        name = getattr(fn, "__name__", "job").lstrip("_")
+        try:
+            await fn()
+        except ShuttingDown:
+            log.info("delivery_stopped_for_shutdown", extra={"job": name})
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            # Cancelled by _shutdown after the grace: an expected end, not a job error.
+            log.info("job_abandoned", extra={"job": name})
+        finally:
+            self._jobs.discard(task)
+
+    async def _wait_jobs(self) -> None:
+        while self._jobs:
+            await asyncio.wait(set(self._jobs))
+
+    async def _shutdown(self, scheduler: AsyncIOScheduler) -> None:
+        """Stop taking work; let in-flight work finish within the grace; abandon the rest."""
+        self._stopping = True
+        log.info("service_stopping", extra={"running_jobs": len(self._jobs)})
+        scheduler.pause()  # no new cycle, delivery round or digest starts
+        self.gate.close()  # a running delivery round stops before its next send
+        try:
+            async with asyncio.timeout(SHUTDOWN_GRACE):
+                await asyncio.gather(self._stop_chat(), self._wait_jobs())
+        except TimeoutError:
+            # Safe to abandon: nothing half-done is ever recorded (see bot/pipeline.py).
+            log.warning("shutdown_grace_exceeded", extra={"abandoned_jobs": len(self._jobs)})
+            for task in self._jobs:
+                task.cancel()
+            if self._jobs:
+                await asyncio.wait(set(self._jobs), timeout=ABANDON_WAIT)
+        scheduler.shutdown(wait=False)
+        self.leadership.release()  # another replica can lead at once
+        self.store.feeds.release_leases(self.settings.replica.id)  # abandoned feeds too
+        self._stop_metrics()
+        log.info("service_stopped")
+
+    def _outbox(self, *statuses: str) -> float:
+        counts = self.store.outbox.counts()
+        return float(sum(counts.get(s, 0) for s in statuses))
+
+    def _start_metrics(self) -> None:
+        s = self.settings
+        if s.metrics_port is None:
+            return
+        server = MetricsServer(
+            self.metrics,
+            lambda: check_health(self.store, s.poll_interval_seconds),
+            host=s.metrics_host,
+            port=s.metrics_port,
+        )
+        try:
+            self.metrics_server = server.start()
+        except OSError as exc:
+            raise NewsbotError(
+                f"metrics server cannot listen on {s.metrics_host}:{s.metrics_port}: {exc} "
+                "(set metrics_port / NEWSBOT_METRICS_PORT to a free port, or unset it)"
+            ) from exc
+
+    def _stop_metrics(self) -> None:
+        if self.metrics_server is not None:
+            self.metrics_server.stop()
+            self.metrics_server = None
+
+    async def _lead(self) -> None:
+        """Take or keep leadership; only the leader answers Telegram and sends."""
+        leading = self.leadership.check()
+        if self.chat is not None and leading != self.chat.running and not self._stopping:
+            if leading:
+                self.chat.start()
+            else:
+                await self.chat.stop()
+
+    async def _stop_chat(self) -> None:
+        if self.chat is not None:
+            await self.chat.stop()
+
+    async def _deliver(self) -> None:
+        # Re-checked before every round: a leader whose session was lost stops sending
+        # at once instead of at its next leadership check.
+        if self.leadership.held and self.leadership.check():
+            await self.deliverer.deliver_due()
+
+    async def _cycle(self) -> None:
+        await self.once(due_only=True)
+
+    def _prune(self) -> None:
+        if not self.leadership.held:
+            return
+        counts = self.store.prune(self.settings.retention_days)
+        log.info("store_pruned", extra=counts)
+
+    def _topic_names(self) -> dict[str, str]:
+        return {t.id: t.name for t in self.rules.matcher.rules.topics}
+
+    async def _digests(self) -> None:
+        if self.leadership.held and self.digester.run_due():
+            await self.deliverer.deliver_due()
+
+    def _rules_rejected(self, error: str) -> None:
+        self._tell_admins(f"Rules edit refused; the previous rules stay in force.\n{error}")
+
+    def _tell_admins(self, text: str) -> None:
+        """Tell every admin something they must act on (best effort)."""
+        if self.app is None:
+            return
+        text = text[:4000]
+        for admin in self.settings.telegram.admins:
+            asyncio.get_running_loop().create_task(self.app.bot.send_message(admin, text))

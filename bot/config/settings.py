@@ -1,0 +1,230 @@
+"""The one settings object: built and validated once at start-up, then passed explicitly.
+
+Sources, strongest first: environment variables (``NEWSBOT_POLL_INTERVAL_SECONDS``,
+``NEWSBOT_FETCH__USER_AGENT``, …), a ``.env`` file in the working directory (loaded
+into the environment without overriding it), then ``config/settings.yaml``.
+The bot token only ever comes from ``TELEGRAM_BOT_TOKEN``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any, Literal
+
+from dotenv import load_dotenv
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bot.config.yamlfile import describe, dotted, read_yaml
+from bot.core.errors import ConfigError
+
+ENV_PREFIX = "NEWSBOT_"
+TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
+DEFAULT_USER_AGENT = "newsbot/0.1 (+https://github.com/newsbot/newsbot; self-hosted news monitor)"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FetchSettings(_Section):
+    """HTTP limits: every request has a total deadline and a body-size cap."""
+
+    user_agent: str = DEFAULT_USER_AGENT
+    deadline_seconds: float = Field(30.0, gt=0, le=600)
+    connect_timeout_seconds: float = Field(10.0, gt=0, le=120)
+    max_feed_bytes: int = Field(10_000_000, ge=1024)
+    max_page_bytes: int = Field(5_000_000, ge=1024)
+    max_concurrency: int = Field(10, ge=1, le=500)
+    max_redirects: int = Field(5, ge=0, le=20)
+    per_host_concurrency: int = Field(2, ge=1, le=50)
+    per_host_interval_seconds: float = Field(1.0, ge=0, le=60)
+    # The SSRF guard refuses loopback, private, link-local and metadata addresses at
+    # connect time, on every redirect hop. Only these settings let some through.
+    allow_private_addresses: bool = False
+    allow_loopback: bool = False
+    # An HTTP(S) proxy for feeds and pages (e.g. http://proxy:3128). The proxy then
+    # makes the connections, so the SSRF guard vets each target's DNS answer just
+    # before every request and redirect hop instead.
+    proxy: str | None = None
+
+
+class ExtractSettings(_Section):
+    """The trafilatura process pool: bounded, and its workers are recycled."""
+
+    workers: int = Field(2, ge=1, le=64)
+    max_tasks_per_child: int = Field(200, ge=1)
+    timeout_seconds: float = Field(30.0, gt=0)
+
+
+class PollingSettings(_Section):
+    """Per-feed schedule bounds: adaptive intervals, hints, backoff, jitter, broken feeds."""
+
+    adaptive: bool = True
+    min_interval_seconds: float = Field(60.0, gt=0)
+    max_interval_seconds: float = Field(6 * 3600.0, gt=0)
+    jitter: float = Field(0.1, ge=0, le=0.5)
+    error_backoff_max_seconds: float = Field(6 * 3600.0, gt=0)
+    broken_after_hours: float = Field(24.0, gt=0)
+
+
+class ReplicaSettings(_Section):
+    """Several replicas on one PostgreSQL: feed leases and leader election."""
+
+    id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    lease_seconds: float = Field(600.0, gt=0)  # longer than any one feed's poll can take
+    leader_check_seconds: float = Field(5.0, gt=0)
+
+
+class TelegramSettings(_Section):
+    """Where the Bot API lives, and who may administer the bot."""
+
+    base_url: str = "https://api.telegram.org/bot"
+    admins: tuple[int, ...] = ()
+    # Private deployments: when set, only these chats (and the admins) may use the bot.
+    allowed_chats: tuple[int, ...] = ()
+    # Broadcast targets: channel (or any chat) id -> topics it always receives.
+    channels: dict[int, tuple[str, ...]] = {}
+    token: SecretStr | None = None
+    poll_timeout_seconds: int = Field(30, ge=0, le=50)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+
+class AlertSettings(_Section):
+    """What gets alerted when a feed is first seen, and how long the outbox retries."""
+
+    first_poll_max_age_hours: float = Field(0.0, ge=0)
+    retry_max_seconds: float = Field(600.0, gt=0)
+    deliver_interval_seconds: float = Field(1.0, gt=0)
+    per_chat_interval_seconds: float = Field(1.0, ge=0, le=60)
+    digest_check_seconds: float = Field(60.0, gt=0)
+    # Near-duplicate articles within this window are one story: one alert per chat,
+    # updated in place with "also reported by".
+    story_window_hours: float = Field(72.0, gt=0)
+
+
+class Settings(BaseSettings):
+    """Everything newsbot needs to know before it starts."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    config_dir: Path = Path("config")
+    state_dir: Path = Path("state")
+    database_url: str = ""
+    feeds_file: str = "feeds.yaml"
+    rules_file: str = "rules.yaml"
+    poll_interval_seconds: float = Field(300.0, gt=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = False
+    # Seen items, articles and finished outbox rows older than this are pruned daily.
+    retention_days: float = Field(90.0, ge=1)
+    # Prometheus /metrics and /healthz: off unless a port is set (0 = any free port,
+    # logged as metrics_server_started). The container listens on 0.0.0.0.
+    metrics_port: int | None = Field(None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+    fetch: FetchSettings = FetchSettings()
+    polling: PollingSettings = PollingSettings()
+    replica: ReplicaSettings = ReplicaSettings()
+    extract: ExtractSettings = ExtractSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    alerts: AlertSettings = AlertSettings()
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The environment (``.env`` already folded in) beats the YAML file (passed as init)."""
+        return env_settings, init_settings
+
+    @property
+    def feeds_path(self) -> Path:
+        """The feed list, relative to the config directory."""
+        return self.config_dir / self.feeds_file
+
+    @property
+    def rules_path(self) -> Path:
+        """The topic rules, relative to the config directory."""
+        return self.config_dir / self.rules_file
+
+    @property
+    def db_url(self) -> str:
+        """The database URL; SQLite under ``state_dir`` unless one is configured."""
+        return self.database_url or f"sqlite:///{self.state_dir / 'newsbot.sqlite3'}"
+
+    @property
+    def token(self) -> str | None:
+        """The bot token, or None when ``TELEGRAM_BOT_TOKEN`` is unset."""
+        return self.telegram.token.get_secret_value() if self.telegram.token else None
+
+
+def _env_name(loc: tuple[Any, ...]) -> str:
+    return ENV_PREFIX + "__".join(str(p).upper() for p in loc)
+
+
+def _explain(exc: ValidationError, path: Path, lines: dict, env: dict[str, str]) -> str:
+    out = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        name = _env_name(loc)
+        message = err["msg"].removeprefix("Value error, ")
+        if name in env:
+            out.append(f"environment variable {name}: {message}")
+        else:
+            sub = ValidationError.from_exception_data(exc.title, [err])  # type: ignore[list-item]
+            out.append(describe(path, lines, sub) if path.exists() else f"{dotted(loc)}: {message}")
+    return "\n".join(out)
+
+
+def load_settings(config_dir: Path | str | None = None) -> Settings:
+    """Build the settings from ``config_dir/settings.yaml`` plus the environment.
+
+    Raises ConfigError naming the file and key, or the environment variable.
+    """
+    # .env holds TELEGRAM_BOT_TOKEN as well as NEWSBOT_* overrides; real environment
+    # variables win over it, as with docker compose's env_file.
+    load_dotenv(Path.cwd() / ".env", override=False)
+    config_dir = Path(config_dir or os.environ.get(ENV_PREFIX + "CONFIG_DIR") or "config")
+    path = config_dir / "settings.yaml"
+    data: dict[str, Any] = {}
+    lines: dict = {}
+    if path.exists():
+        raw, lines = read_yaml(path)
+        if raw is not None and not isinstance(raw, dict):
+            raise ConfigError(f"{path}: must be a mapping of setting names to values")
+        data = dict(raw or {})
+    telegram = dict(data.get("telegram") or {})
+    if "token" in telegram:
+        raise ConfigError(
+            f"{path}: telegram.token: the bot token is never read from a file; "
+            f"set the environment variable {TOKEN_ENV}"
+        )
+    if os.environ.get(TOKEN_ENV):
+        data["telegram"] = {**telegram, "token": os.environ[TOKEN_ENV]}
+    data["config_dir"] = config_dir
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, path, lines, dict(os.environ))) from exc

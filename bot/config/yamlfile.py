@@ -1,0 +1,99 @@
+"""Load a YAML file and validate it with pydantic, reporting file, line and key.
+
+Users edit these files by hand, so an error must point at the exact place:
+``config/rules.yaml:42: topics[3].any[0]: unknown list '@protests'``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from bot.core.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+Loc = tuple[int | str, ...]
+
+
+def _lines(node: yaml.Node, path: Loc, out: dict[Loc, int]) -> None:
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            out[(*path, key.value)] = key.start_mark.line + 1
+            _lines(value, (*path, key.value), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _lines(item, (*path, index), out)
+
+
+def line_map(text: str) -> dict[Loc, int]:
+    """Map each key path in a YAML text to its 1-based line number."""
+    lines: dict[Loc, int] = {}
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    if node is not None:
+        _lines(node, (), lines)
+    return lines
+
+
+def read_yaml(path: Path) -> tuple[Any, dict[Loc, int]]:
+    """Return the parsed document and a map from key path to 1-based line number."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text: {exc}") from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}{where}: invalid YAML: {problem}") from exc
+    lines: dict[Loc, int] = {}
+    if node is not None:
+        _lines(node, (), lines)
+    return data, lines
+
+
+def dotted(loc: Loc) -> str:
+    """Render a pydantic location as ``topics[3].any``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def line_of(lines: dict[Loc, int], loc: Loc) -> int | None:
+    """The line of ``loc``, or of its nearest ancestor that the file spells out."""
+    for cut in range(len(loc), -1, -1):
+        if loc[:cut] in lines:
+            return lines[loc[:cut]]
+    return None
+
+
+def describe(path: Path, lines: dict[Loc, int], exc: ValidationError) -> str:
+    """Turn a pydantic error into one line per problem, each with file:line: key."""
+    out = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+        line = line_of(lines, loc)
+        where = f"{path}:{line}" if line else str(path)
+        message = err["msg"].removeprefix("Value error, ")
+        out.append(f"{where}: {dotted(loc)}: {message}")
+    return "\n".join(out)
+
+
+def load_model(path: Path, model: type[M], *, empty: Any = None) -> M:
+    """Read ``path`` and validate it as ``model``; raise ConfigError naming the place."""
+    data, lines = read_yaml(path)
+    if data is None:
+        data = empty if empty is not None else {}
+    try:
+        return model.model_validate(data, context={"path": path, "lines": lines})
+    except ValidationError as exc:
+        raise ConfigError(describe(path, lines, exc)) from exc

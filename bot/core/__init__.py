@@ -1,0 +1,1 @@
+"""Frozen values, errors, the clock and text folding that every stage shares."""

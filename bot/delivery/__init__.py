@@ -1,0 +1,1 @@
+"""Rendering alerts and digests, and draining the outbox through a sender."""

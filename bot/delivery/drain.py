@@ -1,0 +1,344 @@
+"""Delivery: send due outbox rows through Telegram (or the console), record the outcome.
+
+Telegram error classes are handled most specific first, because ``BadRequest``
+and ``TimedOut`` subclass ``NetworkError``:
+
+- ``RetryAfter``: flood control; the row waits as long as Telegram asks and the
+  round stops (sending more now would only extend the ban).
+- ``Forbidden``: the bot was blocked or removed; the chat is deactivated and its
+  pending alerts dropped, with the reason logged.
+- ``BadRequest``: the message itself was refused; it is marked failed, kept for admins.
+- ``ChatMigrated``: a group became a supergroup; its rows move to the new id.
+- ``TimedOut`` / ``NetworkError`` (incl. 5xx): retried with capped exponential
+  backoff for as long as it takes. A timeout may hide a message that did arrive:
+  that is the one duplicate window Telegram's API leaves open.
+
+An optional ``on_result`` hook hears every attempt's outcome (for metrics):
+``"sent"``, ``"flood_wait"``, ``"timeout"``, ``"network"``, ``"refused"``,
+``"chat_gone"`` or ``"migrated"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable, Collection
+from datetime import timedelta
+from typing import Protocol
+
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
+
+from bot.config.settings import AlertSettings
+from bot.core.errors import NewsbotError
+from bot.pipeline.recorder import plain
+from bot.store import Store
+from bot.store.base import utcnow
+from bot.store.outbox import PendingAlert
+
+log = logging.getLogger(__name__)
+SEND_LANES = 8  # chats sent to at once; Telegram takes ~0.1 s to answer each send
+GROUP_PER_MINUTE = 20  # Telegram: at most 20 messages a minute to one group
+
+
+class Sender(Protocol):
+    """Sends one HTML message; returns Telegram's message id."""
+
+    async def send(self, chat_id: int, text: str) -> int:
+        """Send ``text`` to ``chat_id``."""
+        ...
+
+    async def edit(self, chat_id: int, message_id: int, text: str) -> None:
+        """Replace the text of a message sent earlier."""
+        ...
+
+
+class TelegramSender:
+    """Sends alerts as HTML with link previews off."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, chat_id: int, text: str) -> int:
+        """Send through the Bot API; raises PTB's errors."""
+        message = await self.bot.send_message(
+            chat_id,
+            text,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+        return message.message_id
+
+    async def edit(self, chat_id: int, message_id: int, text: str) -> None:
+        """Edit in place (a story update: "also reported by …")."""
+        await self.bot.edit_message_text(
+            text,
+            chat_id=chat_id,
+            message_id=message_id,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+
+
+class ConsoleSender:
+    """Prints alerts to standard output (``newsbot run --console``)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.edits = 0
+
+    async def send(self, chat_id: int, text: str) -> int:
+        """Print the alert as plain text."""
+        self.count += 1
+        print(f"=== alert {self.count} ===\n{plain(text)}\n", flush=True)
+        return self.count
+
+    async def edit(self, chat_id: int, message_id: int, text: str) -> None:
+        """Print the updated alert."""
+        self.edits += 1
+        print(f"=== update to alert {message_id} ===\n{plain(text)}\n", flush=True)
+
+
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def round_robin(alerts: list[PendingAlert]) -> list[PendingAlert]:
+    """Interleave chats (oldest first within each), so one busy chat cannot starve others."""
+    rank: dict[int, int] = defaultdict(int)
+    keyed = []
+    for alert in alerts:
+        keyed.append((rank[alert.chat_id], alert.id, alert))
+        rank[alert.chat_id] += 1
+    return [alert for *_, alert in sorted(keyed, key=lambda k: (k[0], k[1]))]
+
+
+class Deliverer:
+    """Drains the outbox; safe to run repeatedly and after any crash.
+
+    Pacing: at most one message per ``per_chat_interval_seconds`` to a chat (Telegram
+    allows about 1/s per chat); PTB's AIORateLimiter adds the 30/s overall and 20/min
+    per group limits, spaced evenly. After a flood-wait or an outage every send
+    pauses, so a storm costs the requests already in flight (at most ``SEND_LANES``),
+    not one per queued alert.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        sender: Sender,
+        settings: AlertSettings,
+        *,
+        on_result: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.store, self.sender, self.settings = store, sender, settings
+        self.on_result = on_result
+        self._clock, self._sleep = clock, sleep  # a test runs a minute of pacing instantly
+        self._lock = asyncio.Lock()  # the scheduled job and a cycle may both call in
+        self._chat_ready: dict[int, float] = {}
+        self._group_sent: dict[int, deque[float]] = {}  # answer times of recent group sends
+        self._paused_until = 0.0
+
+    def backoff(self, attempts: int) -> float:
+        """Capped exponential backoff in seconds: 2, 4, 8 … up to ``retry_max_seconds``."""
+        return min(self.settings.retry_max_seconds, 2.0 ** (attempts + 1))
+
+    async def deliver_due(self, limit: int = 200) -> int:
+        """Send every due alert (unless a round is already running); return how many.
+
+        Each chat gets a lane that sends its alerts in order, paced; up to
+        ``SEND_LANES`` lanes send at once. When a lane finishes, the outbox is read
+        again for chats without one, so a slow chat (a group at its 20 a minute, a
+        slow answer) never holds up the others, and the round ends when nothing
+        is due.
+        """
+        if self._lock.locked() or self._paused():
+            return 0
+        async with self._lock:
+            slots = asyncio.Semaphore(SEND_LANES)
+            lanes: dict[int, asyncio.Task[int]] = {}
+            sent, failure = 0, None
+            while True:
+                if not self._paused() and failure is None:
+                    for chat, alerts in self._due_by_chat(limit, lanes).items():
+                        lanes[chat] = asyncio.create_task(self._drain_chat(alerts, slots))
+                if not lanes:
+                    break
+                done, _ = await asyncio.wait(lanes.values(), return_when=asyncio.FIRST_COMPLETED)
+                for chat in [c for c, task in lanes.items() if task in done]:
+                    task = lanes.pop(chat)
+                    if task.exception() is not None:  # in-flight lanes still finish
+                        failure = failure or task.exception()
+                    else:
+                        sent += task.result()
+            if failure is not None:
+                raise failure
+        return sent
+
+    def _due_by_chat(self, limit: int, busy: Collection[int]) -> dict[int, list[PendingAlert]]:
+        lanes: dict[int, list[PendingAlert]] = {}
+        for alert in round_robin(self.store.outbox.due(limit, skip_chats=busy)):
+            lanes.setdefault(alert.chat_id, []).append(alert)
+        return lanes
+
+    async def _drain_chat(self, alerts: list[PendingAlert], slots: asyncio.Semaphore) -> int:
+        """One chat's due alerts, in order and paced; stops at a pause or a gone chat."""
+        sent = 0
+        for alert in alerts:
+            await self._pace(alert.chat_id)
+            async with slots:
+                if self._paused():  # a flood wait or an outage seen by another lane
+                    break
+                try:
+                    outcome = await self._send_one(alert)
+                finally:
+                    self._sent_to(alert.chat_id)
+            sent += outcome == "sent"
+            if outcome in ("dropped", "migrated", "stop"):
+                break
+        return sent
+
+    def _paused(self) -> bool:
+        return self._clock() < self._paused_until
+
+    async def _pace(self, chat_id: int) -> None:
+        ready = self._chat_ready.get(chat_id, 0.0)
+        recent = self._group_sent.get(chat_id)
+        if recent is not None and len(recent) == recent.maxlen:
+            ready = max(ready, recent[0] + 60.0)  # the oldest of the last 20 leaves the minute
+        wait = ready - self._clock()
+        if wait > 0:
+            await self._sleep(wait)  # pacing towards Telegram's per-chat limits
+
+    def _sent_to(self, chat_id: int) -> None:
+        # Counted from the answer, not the attempt: a send held up by the overall
+        # limiter must not bring the chat's next one closer than the limits allow.
+        # Groups and channels (negative ids) also get a rolling minute of at most
+        # GROUP_PER_MINUTE, stricter than PTB's group bucket, which so never waits
+        # while holding a send lane.
+        now = self._clock()
+        self._chat_ready[chat_id] = now + self.settings.per_chat_interval_seconds
+        if chat_id < 0:
+            self._group_sent.setdefault(chat_id, deque(maxlen=GROUP_PER_MINUTE)).append(now)
+
+    def _report(self, result: str) -> None:
+        if self.on_result is not None:
+            self.on_result(result)
+
+    def _pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    async def _send_one(self, alert: PendingAlert) -> str:
+        if alert.is_edit:
+            return await self._edit_one(alert)
+        outbox, subs = self.store.outbox, self.store.subs
+        extra = {"chat_id": alert.chat_id, "alert_id": alert.id, "attempt": alert.attempts + 1}
+        try:
+            message_id = await self.sender.send(alert.chat_id, alert.full_text)
+        except RetryAfter as exc:
+            wait = _seconds(exc.retry_after)
+            outbox.retry_at(alert.id, utcnow() + timedelta(seconds=wait), str(exc))
+            self._pause(wait)
+            self._report("flood_wait")
+            log.warning("telegram_flood_wait", extra={**extra, "retry_after": wait})
+            return "stop"
+        except ChatMigrated as exc:
+            subs.migrate(alert.chat_id, exc.new_chat_id)
+            self._report("migrated")
+            log.info("chat_migrated", extra={**extra, "new_chat_id": exc.new_chat_id})
+            return "migrated"  # the row now belongs to the new id and is sent next round
+        except Forbidden as exc:
+            return self._give_up_on_chat(alert, str(exc), extra)
+        except BadRequest as exc:
+            if "chat not found" in str(exc).lower():
+                return self._give_up_on_chat(alert, str(exc), extra)
+            outbox.mark_failed(alert.id, str(exc))
+            self._report("refused")
+            log.error("alert_refused", extra={**extra, "error": str(exc)})
+            return "failed"
+        except (TimedOut, NetworkError) as exc:
+            wait = self.backoff(alert.attempts)
+            outbox.retry_at(alert.id, utcnow() + timedelta(seconds=wait), str(exc))
+            self._pause(wait)
+            self._report("timeout" if isinstance(exc, TimedOut) else "network")
+            log.warning(
+                "telegram_unavailable", extra={**extra, "error": str(exc), "retry_in": wait}
+            )
+            return "stop"
+        outbox.mark_sent(alert.id, message_id)
+        self._report("sent")
+        log.info("alert_sent", extra=extra)
+        return "sent"
+
+    async def _edit_one(self, alert: PendingAlert) -> str:
+        """Update a sent alert in place; an edit that cannot apply is dropped, not retried."""
+        extra = {"chat_id": alert.chat_id, "alert_id": alert.id}
+        try:
+            await self.sender.edit(alert.chat_id, alert.message_id or 0, alert.full_text)
+        except RetryAfter as exc:
+            wait = _seconds(exc.retry_after)
+            self.store.outbox.retry_at(alert.id, utcnow() + timedelta(seconds=wait), str(exc))
+            self._pause(wait)
+            return "stop"
+        except BadRequest as exc:  # "not modified", "message to edit not found", too old
+            log.info("alert_edit_skipped", extra={**extra, "error": str(exc)})
+        except (TimedOut, NetworkError) as exc:
+            wait = self.backoff(alert.attempts)
+            self.store.outbox.retry_at(alert.id, utcnow() + timedelta(seconds=wait), str(exc))
+            self._pause(wait)
+            return "stop"
+        except Forbidden as exc:
+            return self._give_up_on_chat(alert, str(exc), extra)
+        self.store.outbox.mark_edited(alert.id)
+        log.info("alert_edited", extra=extra)
+        return "edited"
+
+    def _give_up_on_chat(self, alert: PendingAlert, reason: str, extra: dict) -> str:
+        """The bot was blocked, kicked, or the chat is gone: stop alerting it."""
+        self.store.subs.deactivate(alert.chat_id, reason)
+        self.store.outbox.drop_chat(alert.chat_id, reason)
+        self._report("chat_gone")
+        log.warning("chat_deactivated", extra={**extra, "error": reason})
+        return "dropped"
+
+
+class ShuttingDown(NewsbotError):
+    """Raised instead of sending once stop was requested: the alert stays queued."""
+
+
+class GatedSender:
+    """Wraps the sender so that no send starts after ``close()``."""
+
+    def __init__(self, sender: Sender) -> None:
+        self.sender, self.is_open = sender, True
+
+    async def send(self, chat_id: int, text: str) -> int:
+        """Send, unless the service is stopping."""
+        if not self.is_open:
+            raise ShuttingDown("stopping: alert left in the outbox for the next start")
+        return await self.sender.send(chat_id, text)
+
+    async def edit(self, chat_id: int, message_id: int, text: str) -> None:
+        """Edit a sent alert, unless the service is stopping."""
+        if not self.is_open:
+            raise ShuttingDown("stopping: edit left in the outbox for the next start")
+        await self.sender.edit(chat_id, message_id, text)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        """Refuse every later send."""
+        self.is_open = False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.sender, name)  # e.g. ConsoleSender.count

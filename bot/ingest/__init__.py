@@ -1,0 +1,1 @@
+"""Fetching feeds and pages, the network guard, feed parsing and item identity."""

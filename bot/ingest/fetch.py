@@ -1,0 +1,218 @@
+"""HTTP fetching for feeds and article pages (httpx, async).
+
+Every request has a total deadline (httpx's read timeout is per chunk, so a
+slow-drip server could otherwise hold a request forever), a body-size cap that is
+enforced while streaming (after gzip decoding), and a descriptive User-Agent.
+Politeness: a global bound on requests in flight, at most ``per_host_concurrency``
+per host, and ``per_host_interval_seconds`` between requests to one host. The SSRF
+guard (bot.ingest.netguard) vets every address at connect time, redirects included.
+Feeds use conditional GET, so an unchanged feed costs a 304 and no parse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import httpx
+
+from bot.config.settings import FetchSettings
+from bot.core.errors import FetchError
+from bot.core.models import FetchResult
+from bot.ingest.netguard import AllowPolicy, BlockedAddressError, GuardedBackend, guarded_transport
+
+log = logging.getLogger(__name__)
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+PERMANENT = {301, 308}
+WAIT_STATUSES = {429, 503}
+
+
+def seconds_from(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After / Expires: delta-seconds or an HTTP date, as seconds from now."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when - (now or time.time()))
+
+
+def cache_seconds(headers: httpx.Headers) -> float | None:
+    """How long the server says the response stays fresh (max-age wins over Expires)."""
+    for part in headers.get("Cache-Control", "").split(","):
+        name, _, value = part.strip().partition("=")
+        if name.lower() in ("max-age", "s-maxage") and value.strip('"').isdigit():
+            return float(value.strip('"'))
+        if name.lower() in ("no-cache", "no-store"):
+            return 0.0
+    return seconds_from(headers.get("Expires"))
+
+
+class HostGate:
+    """Per-host politeness: a concurrency limit plus a minimum spacing between starts."""
+
+    def __init__(self, concurrency: int, interval: float) -> None:
+        self.interval = interval
+        self._slots: dict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(concurrency)
+        )
+        self._next: dict[str, float] = {}
+        self._turns: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def enter(self, host: str) -> asyncio.Semaphore:
+        """Wait for a slot and this host's spacing; the caller releases the slot."""
+        slot = self._slots[host]
+        await slot.acquire()
+        async with self._turns[host]:
+            wait = self._next.get(host, 0.0) - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)  # politeness spacing, not a test wait
+            self._next[host] = time.monotonic() + self.interval
+        return slot
+
+
+class Fetcher:
+    """One shared client, one global bound and per-host gates for every request."""
+
+    def __init__(self, settings: FetchSettings, client: httpx.AsyncClient | None = None) -> None:
+        self.settings = settings
+        policy = AllowPolicy(
+            allow_private=settings.allow_private_addresses, allow_loopback=settings.allow_loopback
+        )
+        # Few idle connections: httpcore polls every pooled socket on each request
+        # (encode/httpx#3215); keep-alive only pays off for the hosts in use right now.
+        limits = httpx.Limits(
+            max_connections=settings.max_concurrency * 2,
+            max_keepalive_connections=settings.max_concurrency // 2 or 1,
+        )
+        common = {
+            "headers": {"User-Agent": settings.user_agent},
+            "timeout": httpx.Timeout(
+                settings.deadline_seconds, connect=settings.connect_timeout_seconds
+            ),
+            "follow_redirects": True,
+            "max_redirects": settings.max_redirects,
+        }
+        if client is not None:
+            self.client = client
+        elif settings.proxy:
+            guard = GuardedBackend(policy)
+
+            async def vet(request: httpx.Request) -> None:  # runs for every redirect hop too
+                await guard.vetted(request.url.host, request.url.port or 443)
+
+            self.client = httpx.AsyncClient(
+                proxy=settings.proxy, limits=limits, event_hooks={"request": [vet]}, **common
+            )
+        else:
+            self.client = httpx.AsyncClient(
+                transport=guarded_transport(policy, limits=limits), **common
+            )
+        self._slots = asyncio.Semaphore(settings.max_concurrency)
+        self._hosts = HostGate(settings.per_host_concurrency, settings.per_host_interval_seconds)
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self.client.aclose()
+
+    async def fetch_feed(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        """GET a feed, conditionally when validators are known."""
+        headers = {"Accept": FEED_ACCEPT}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        return await self._get(url, headers, self.settings.max_feed_bytes)
+
+    async def fetch_page(self, url: str) -> FetchResult:
+        """GET an article page."""
+        return await self._get(url, {"Accept": PAGE_ACCEPT}, self.settings.max_page_bytes)
+
+    async def _get(self, url: str, headers: dict[str, str], max_bytes: int) -> FetchResult:
+        host = (urlsplit(url).hostname or "").lower()
+        # Wait out the host's spacing before taking a global slot, so requests queued
+        # for one slow or busy host never hold up the other hosts.
+        slot = await self._hosts.enter(host)
+        async with self._slots:
+            try:
+                async with asyncio.timeout(self.settings.deadline_seconds):
+                    return await self._stream(url, headers, max_bytes)
+            except TimeoutError:
+                raise FetchError(
+                    f"{url}: no complete answer within {self.settings.deadline_seconds:g} s",
+                    kind="deadline",
+                ) from None
+            except httpx.TooManyRedirects:
+                raise FetchError(f"{url}: too many redirects", kind="redirects") from None
+            except BlockedAddressError as exc:
+                raise FetchError(f"{url}: {exc}", kind="blocked_address") from None
+            except httpx.TimeoutException as exc:
+                raise FetchError(
+                    f"{url}: timed out ({type(exc).__name__})", kind="timeout"
+                ) from None
+            except httpx.InvalidURL as exc:
+                raise FetchError(f"{url}: invalid URL: {exc}", kind="url") from None
+            except httpx.HTTPError as exc:
+                detail = str(exc) or type(exc).__name__
+                raise FetchError(f"{url}: {detail}", kind="network") from None
+            finally:
+                slot.release()
+
+    async def _stream(self, url: str, headers: dict[str, str], max_bytes: int) -> FetchResult:
+        async with self.client.stream("GET", url, headers=headers) as resp:
+            final = str(resp.url)
+            permanent = bool(resp.history) and all(r.status_code in PERMANENT for r in resp.history)
+            fresh = cache_seconds(resp.headers)
+            if resp.status_code == 304:
+                return FetchResult(
+                    url, final, 304, permanent_redirect=permanent, cache_seconds=fresh
+                )
+            if resp.status_code >= 400:
+                wait = seconds_from(resp.headers.get("Retry-After"))
+                raise FetchError(
+                    f"{url}: HTTP {resp.status_code} {resp.reason_phrase or 'error'}"
+                    + (f" (retry after {wait:.0f} s)" if wait is not None else ""),
+                    kind=f"http_{resp.status_code}",
+                    retry_after=wait if resp.status_code in WAIT_STATUSES else None,
+                )
+            body = await _read_capped(resp, url, max_bytes)
+            return FetchResult(
+                url=url,
+                final_url=final,
+                status=resp.status_code,
+                body=body,
+                content_type=resp.headers.get("Content-Type", ""),
+                etag=resp.headers.get("ETag"),
+                last_modified=resp.headers.get("Last-Modified"),
+                permanent_redirect=permanent,
+                cache_seconds=fresh,
+            )
+
+
+async def _read_capped(resp: httpx.Response, url: str, max_bytes: int) -> bytes:
+    declared = resp.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise FetchError(
+            f"{url}: body of {declared} bytes exceeds the cap of {max_bytes}", kind="too_large"
+        )
+    body = bytearray()
+    async for chunk in resp.aiter_bytes():
+        body += chunk
+        if len(body) > max_bytes:
+            raise FetchError(f"{url}: body exceeds the cap of {max_bytes} bytes", kind="too_large")
+    return bytes(body)

@@ -1,0 +1,376 @@
+"""The orchestrator: one polling cycle, fetch -> parse -> extract -> match -> outbox.
+
+This is the only module that calls across stages. The scheduled job, ``newsbot
+once`` and the tests all run ``Pipeline.run_cycle``. Nothing is marked as seen
+until its article, matches and outbox rows are stored in the same transaction,
+and a feed's HTTP validators are saved only after all its new items are, so a
+crash at any point means re-work on the next cycle, never a lost alert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from bot.analysis.fingerprint import EMPTY, StoryIndex
+from bot.analysis.page import Analysis, PageJob, RulesBlob, analyze, finish
+from bot.analysis.pool import Extractor
+from bot.config.settings import Settings
+from bot.core.errors import ExtractError, FeedError, FetchError
+from bot.core.models import Article, Entry, FeedSource, FetchResult, TopicMatch
+from bot.delivery.render import render_alert
+from bot.ingest.fetch import Fetcher
+from bot.ingest.parse import parse_feed
+from bot.pipeline.recorder import Recorder
+from bot.pipeline.schedule import Poll, next_delay, next_interval
+from bot.rules.live import LiveRules
+from bot.store import Store
+from bot.store.base import utcnow
+
+log = logging.getLogger(__name__)
+CONSOLE_CHAT = 0
+LEASE_FLUSH_SECONDS = 1.0  # how long a polled feed may stay leased before its 304 is saved
+RECORDED, UNMATCHED, FAILED = "recorded", "unmatched", "failed"  # one item's outcome
+
+
+@dataclass
+class CycleReport:
+    """What one cycle did, for logs, ``once`` and tests."""
+
+    feeds: int = 0
+    not_modified: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    failed_kinds: dict[str, str] = field(default_factory=dict)
+    new_items: int = 0
+    matched: int = 0
+    alerts: int = 0
+
+
+class Pipeline:
+    """Runs polling cycles; never two at once."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        fetcher: Fetcher,
+        extractor: Extractor,
+        rules: LiveRules,
+        recorder: Recorder,
+        *,
+        console: bool = False,
+        notify: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings, self.store, self.fetcher = settings, store, fetcher
+        self.extractor, self.rules, self.recorder = extractor, rules, recorder
+        self.console, self.notify = console, notify
+        self._lock = asyncio.Lock()
+        # Items in flight (fetched page in memory, or in a worker): bounds memory.
+        self._entry_slots = asyncio.Semaphore(settings.fetch.max_concurrency * 8)
+        self.cycles = 0
+        self.skipped_extractions = 0  # pages whose text could not match any topic
+        self.matcher = rules.matcher
+        self._rules = RulesBlob.of(self.matcher)  # what the workers match with
+        self._stories: StoryIndex | None = None  # loaded from the store on first use
+        self._stories_seen = 0
+        self._cycle_done = asyncio.Condition()
+
+    async def run_cycle(self, *, due_only: bool = False) -> CycleReport:
+        """Poll every enabled feed (or only those due); a failing feed never stops the others."""
+        async with self._lock:
+            report = CycleReport()
+            if self.rules.current() is not self.matcher:  # a valid rules edit takes effect here
+                self.matcher = self.rules.current()
+                self._rules = RulesBlob.of(self.matcher)
+            try:
+                fetching = self.settings.fetch.max_concurrency
+                if due_only:  # a smaller window: other replicas get their share of a burst
+                    await self._poll_feeds(report, self._due_claimer(), 2 * fetching)
+                else:
+                    await self._poll_feeds(report, self._all(), 4 * fetching)
+            finally:
+                self.recorder.flush()  # batched 304s, even from a cancelled cycle
+            self.recorder.cycle_done()
+            log.info(
+                "cycle_done",
+                extra={
+                    "feeds": report.feeds,
+                    "failed": len(report.failed),
+                    "new_items": report.new_items,
+                    "alerts": report.alerts,
+                },
+            )
+        async with self._cycle_done:
+            self.cycles += 1
+            self._cycle_done.notify_all()
+        return report
+
+    def _due_claimer(self) -> Callable[[int], list[FeedSource]]:
+        """Due feeds, leased to this replica ``n`` at a time (never one it holds already)."""
+        replica, start = self.settings.replica, utcnow()
+
+        def claim(n: int) -> list[FeedSource]:
+            return self.store.feeds.claim_due(
+                replica.id, replica.lease_seconds, n, cycle_start=start
+            )
+
+        return claim
+
+    def _all(self) -> Callable[[int], list[FeedSource]]:
+        """Every enabled feed (``once``), ``n`` at a time."""
+        feeds = self.store.feeds.active()
+
+        def take(n: int) -> list[FeedSource]:
+            batch, feeds[:n] = feeds[:n], []
+            return batch
+
+        return take
+
+    async def _poll_feeds(
+        self, report: CycleReport, take: Callable[[int], list[FeedSource]], slots: int
+    ) -> None:
+        """Poll feeds from ``take``, at most ``slots`` in flight, taking more as they end.
+
+        Bounded, so a burst over thousands of feeds keeps a steady memory; taken in
+        batches, so replicas share a burst instead of the first to tick leasing it all.
+        """
+        more = True
+        running: set[asyncio.Task[None]] = set()
+        ended = asyncio.Event()  # a feed's poll ended (O(1), unlike asyncio.wait over all)
+
+        def finished(task: asyncio.Task[None]) -> None:
+            running.discard(task)
+            ended.set()
+
+        def flush_tick() -> None:  # wake at least once a lease-flush period
+            nonlocal tick
+            ended.set()
+            tick = loop.call_later(LEASE_FLUSH_SECONDS, flush_tick)
+
+        loop = asyncio.get_running_loop()
+        tick = loop.call_later(LEASE_FLUSH_SECONDS, flush_tick)
+
+        try:
+            while True:
+                if more and len(running) <= slots // 2:
+                    want = slots - len(running)
+                    batch = take(want)
+                    more = len(batch) == want  # fewer: nothing else is due now
+                    report.feeds += len(batch)
+                    for feed in batch:
+                        task = asyncio.create_task(self._poll_guarded(feed, report))
+                        running.add(task)
+                        task.add_done_callback(finished)
+                if not running:
+                    return
+                await ended.wait()  # a poll ended, or the flush tick
+                ended.clear()
+                self.recorder.flush(older_than=LEASE_FLUSH_SECONDS)  # give 304'd feeds back
+        finally:
+            tick.cancel()
+            for task in running:  # only when this cycle itself is cancelled
+                task.cancel()
+            if running:  # let them unwind (and say so) before the cycle ends
+                await asyncio.wait(running)
+
+    async def wait_cycles(self, count: int) -> None:
+        """Wait until ``count`` cycles have completed in total (wrap in a timeout)."""
+        async with self._cycle_done:
+            await self._cycle_done.wait_for(lambda: self.cycles >= count)
+
+    async def idle(self) -> None:
+        """Return once no cycle is running (used on shutdown)."""
+        async with self._lock:
+            pass
+
+    async def _poll_guarded(self, feed: FeedSource, report: CycleReport) -> None:
+        try:
+            await self.poll_feed(feed, report)
+        except FeedError as exc:
+            self._failed(feed, report, exc.kind, str(exc), exc.retry_after)
+            log.warning(
+                "feed_failed", extra={"feed_url": feed.url, "kind": exc.kind, "error": str(exc)}
+            )
+        except Exception as exc:  # a bug in one feed's path must not stop the cycle
+            self._failed(feed, report, "internal", repr(exc), None)
+            log.exception("feed_crashed", extra={"feed_url": feed.url})
+
+    def _base(self, feed: FeedSource) -> float:
+        return feed.interval_seconds or self.settings.poll_interval_seconds
+
+    def _failed(
+        self, feed: FeedSource, report: CycleReport, kind: str, message: str, wait: float | None
+    ) -> None:
+        report.failed[feed.url] = message
+        report.failed_kinds[feed.url] = kind
+        poll = Poll(ok=False, retry_after=wait, failures=feed.consecutive_failures + 1)
+        delay = next_delay(feed.current_interval or self._base(feed), poll, self.settings.polling)
+        self.recorder.feed_failed(feed, kind, message, utcnow() + timedelta(seconds=delay))
+        since = feed.failing_since or utcnow()
+        broken_after = timedelta(hours=self.settings.polling.broken_after_hours)
+        if not feed.broken and utcnow() - since >= broken_after:
+            self.recorder.feed_broken(feed, True)
+            self._notify(
+                f"Feed broken: {feed.name} ({feed.url}) has failed since "
+                f"{since:%Y-%m-%d %H:%M} UTC. Last error: {message[:500]}"
+            )
+
+    def _succeeded(self, feed: FeedSource, result: FetchResult, poll: Poll) -> None:
+        interval = next_interval(
+            self._base(feed), feed.current_interval, poll, self.settings.polling
+        )
+        delay = next_delay(interval, poll, self.settings.polling)
+        self.recorder.feed_ok(feed, result, utcnow() + timedelta(seconds=delay), interval)
+        if feed.broken:
+            self._notify(f"Feed recovered: {feed.name} ({feed.url}) works again.")
+
+    def _notify(self, text: str) -> None:
+        log.warning("feed_health_changed", extra={"note": text})
+        if self.notify is not None:
+            self.notify(text)
+
+    async def poll_feed(self, feed: FeedSource, report: CycleReport) -> None:
+        """Fetch, parse and process one feed's new items."""
+        result = await self.fetcher.fetch_feed(
+            feed.url, etag=feed.etag, last_modified=feed.last_modified
+        )
+        if result.not_modified:
+            report.not_modified += 1
+            self._succeeded(feed, result, Poll(ok=True, cache_seconds=result.cache_seconds))
+            return
+        parsed = parse_feed(result.body, result.final_url, result.content_type)
+        if parsed.warning:
+            log.warning("feed_bozo", extra={"feed_url": feed.url, "warning": parsed.warning})
+        new = self.store.items.unseen(feed.id, parsed.entries)
+        if not feed.first_polled:
+            new = self._first_sight(feed, new)
+        report.new_items += len(new)
+        # A feed's pages come from one host, fetched per_host_concurrency at a time:
+        # more of its items holding entry slots would only keep other feeds waiting.
+        lane = asyncio.Semaphore(self.settings.fetch.per_host_concurrency + 1)
+        outcomes = await asyncio.gather(
+            *(self._process_guarded(feed, e, report, lane) for e in new)
+        )
+        self.recorder.seen(
+            feed, [e for e, done in zip(new, outcomes, strict=True) if done == UNMATCHED]
+        )
+        if FAILED in outcomes:
+            raise FeedError(
+                f"{feed.url}: {outcomes.count(FAILED)} item(s) failed; "
+                "they will be retried next cycle",
+                kind="item",
+            )
+        poll = Poll(
+            ok=True,
+            new_items=len(new),
+            cache_seconds=result.cache_seconds,
+            ttl_minutes=parsed.ttl_minutes,
+        )
+        self._succeeded(feed, result, poll)
+
+    def _first_sight(self, feed: FeedSource, entries: list[Entry]) -> list[Entry]:
+        """On a feed's first poll, record old items without alerting (no flood)."""
+        max_age = self.settings.alerts.first_poll_max_age_hours
+        cutoff = utcnow() - timedelta(hours=max_age)
+        fresh = [e for e in entries if max_age and e.published and e.published >= cutoff]
+        old = [e for e in entries if e not in fresh]
+        self.recorder.first_sight(feed, old)
+        log.info(
+            "feed_first_sight",
+            extra={"feed_url": feed.url, "recorded": len(old), "alerting": len(fresh)},
+        )
+        return fresh
+
+    async def _process_guarded(
+        self, feed: FeedSource, entry: Entry, report: CycleReport, lane: asyncio.Semaphore
+    ) -> str:
+        async with lane, self._entry_slots:
+            try:
+                return await self.process_entry(feed, entry, report)
+            except Exception:  # retried next cycle, since nothing was recorded
+                log.exception("item_failed", extra={"feed_url": feed.url, "item_key": entry.key})
+                return FAILED
+
+    async def process_entry(self, feed: FeedSource, entry: Entry, report: CycleReport) -> str:
+        """Turn one new entry into an article and match it; record it with its alerts.
+
+        Returns RECORDED, or UNMATCHED for an item the caller records as seen in one
+        batch per feed (nothing to alert, so nothing to lose if that batch never lands).
+        """
+        analysis = await self.analysis_for(feed, entry)
+        article, found = analysis.article, list(analysis.matches)
+        if article.text_source == "skipped":
+            self.skipped_extractions += 1
+        if not found:
+            return UNMATCHED
+        alerts = self._alerts(article, found)
+        story = self._story(analysis.fingerprint)
+        self.recorder.article(feed, entry, article, found, alerts, story)
+        report.matched += 1
+        report.alerts += len(alerts)
+        log.info(
+            "article_matched",
+            extra={"url": article.url, "chats": len(alerts), "topics": [m.topic_id for m in found]},
+        )
+        return RECORDED
+
+    def _story(self, fp: int) -> int | None:
+        """The story of a matched article (by fingerprint): an earlier outlet's, or a new one."""
+        if fp == EMPTY:
+            return None
+        if self._stories is None:
+            since = utcnow() - timedelta(hours=self.settings.alerts.story_window_hours)
+            recent = self.store.stories.recent(since)
+            self._stories = StoryIndex(recent)
+            self._stories_seen = max((sid for sid, _ in recent), default=0)
+        found = self._stories.match(fp)
+        if found is None:  # another replica may have started this story meanwhile
+            for story_id, story_fp in self.store.stories.newer_than(self._stories_seen):
+                self._stories.add(story_id, story_fp)
+                self._stories_seen = max(self._stories_seen, story_id)
+            found = self._stories.match(fp)
+        if found is None:
+            found = self.recorder.new_story(fp)
+            if found is not None:
+                self._stories.add(found, fp)
+                self._stories_seen = max(self._stories_seen, found)
+        return found
+
+    def _alerts(self, article: Article, found: list[TopicMatch]) -> list[tuple[int, str]]:
+        if not found:
+            return []
+        if self.console:
+            return [(CONSOLE_CHAT, render_alert(article, found, set()))]
+        chats = self.store.subs.subscribers(m.topic_id for m in found)
+        return [(chat, render_alert(article, found, wanted)) for chat, wanted in chats.items()]
+
+    async def analysis_for(self, feed: FeedSource, entry: Entry) -> Analysis:
+        """The item's page, pre-filtered, extracted and matched in a worker.
+
+        Without a usable page (no link, fetch failed, worker crashed or timed out)
+        the feed's own text is matched instead.
+        """
+        base = Article(
+            url=entry.link,
+            title=entry.title,
+            summary=entry.summary,
+            body=entry.content,
+            source=feed.name,
+            published=entry.published,
+            text_source="feed",
+        )
+        if not entry.link.startswith(("http://", "https://")):
+            return finish(self.matcher, base)
+        try:
+            page = await self.fetcher.fetch_page(entry.link)
+            job = PageJob(base, self._rules, page.body, page.final_url, page.content_type)
+            analysis = await self.extractor.run(analyze, job)
+        except (FetchError, ExtractError) as exc:
+            log.info("article_fallback", extra={"url": entry.link, "reason": str(exc)})
+            return finish(self.matcher, base)
+        if analysis.note:
+            log.info("article_fallback", extra={"url": entry.link, "reason": analysis.note})
+        return analysis

@@ -1,0 +1,157 @@
+"""Where a cycle's results go: the store, or (for ``once --dry-run``) standard output.
+
+The pipeline calls the same methods either way, so a dry run walks exactly the
+code path of a real cycle but changes nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TextIO
+
+from bot.core.models import Article, Entry, FeedSource, FetchResult, TopicMatch
+from bot.store import Store
+
+UNCHANGED_BATCH = 200
+
+
+class Recorder:
+    """Writes a cycle's results to the store.
+
+    Writes that lose nothing if a crash drops them are batched: 304s (the feed is
+    simply polled again) and items that matched nothing (re-processed, no alert
+    to lose). An article that matched is written at once, with its alerts.
+    """
+
+    def __init__(self, store: Store, owner: str = "") -> None:
+        self.store, self.owner = store, owner  # owner: this replica's lease name
+        self._unchanged: list[tuple[int, datetime, float]] = []
+        self._since = 0.0  # when the oldest batched 304 arrived
+
+    def feed_ok(
+        self, feed: FeedSource, result: FetchResult, next_at: datetime, interval: float
+    ) -> None:
+        """The feed was fetched and all its new items are recorded; schedule the next poll."""
+        if result.not_modified and not result.permanent_redirect:
+            if not self._unchanged:
+                self._since = time.monotonic()
+            self._unchanged.append((feed.id, next_at, interval))
+            if len(self._unchanged) >= UNCHANGED_BATCH:
+                self.flush()
+            return
+        self.store.feeds.record_success(feed.id, result, next_at, interval)
+
+    def flush(self, older_than: float = 0.0) -> None:
+        """Write the batched 304s, if the oldest has waited ``older_than`` seconds.
+
+        Until written, those feeds stay leased to this replica; a cycle calls this
+        every second or so, and unconditionally when it ends.
+        """
+        if self._unchanged and time.monotonic() - self._since >= older_than:
+            polls, self._unchanged = self._unchanged, []
+            self.store.feeds.record_unchanged(polls, self.owner)
+
+    def feed_failed(self, feed: FeedSource, kind: str, message: str, next_at: datetime) -> None:
+        """The feed failed this cycle; it is retried at ``next_at`` (backed off)."""
+        self.store.feeds.record_error(feed.id, kind, message, next_at)
+
+    def feed_broken(self, feed: FeedSource, broken: bool) -> None:
+        """Admins were told the feed is broken."""
+        self.store.feeds.set_broken(feed.id, broken)
+
+    def first_sight(self, feed: FeedSource, entries: Sequence[Entry]) -> None:
+        """Items present at a feed's first poll: seen, never alerted."""
+        self.store.items.mark_seen(feed.id, entries, first_poll=True)
+
+    def seen(self, feed: FeedSource, entries: Sequence[Entry]) -> None:
+        """Processed items that matched nothing, in one transaction per feed."""
+        if entries:
+            self.store.items.mark_seen(feed.id, entries)
+
+    def article(
+        self,
+        feed: FeedSource,
+        entry: Entry,
+        article: Article,
+        found: Sequence[TopicMatch],
+        alerts: Sequence[tuple[int, str]],
+        story: int | None = None,
+    ) -> None:
+        """One matched item: seen, plus its article, matches and outbox rows."""
+        self.store.items.record_article(feed.id, entry, article, found, alerts, story)
+
+    def new_story(self, fingerprint: int) -> int | None:
+        """Start a story for an article no earlier outlet ran."""
+        return self.store.stories.create(fingerprint)
+
+    def cycle_done(self) -> None:
+        """A cycle finished; the healthcheck reads this heartbeat."""
+        self.flush()
+        self.store.heartbeat()
+
+
+def plain(message: str) -> str:
+    """An alert's HTML as terminal text."""
+    return html.unescape(re.sub(r"<[^>]+>", "", message))
+
+
+class DryRunRecorder(Recorder):
+    """Prints what a cycle would send and records nothing."""
+
+    def __init__(self, store: Store, out: TextIO | None = None) -> None:
+        super().__init__(store)
+        self.out = out or sys.stdout
+
+    def feed_ok(
+        self, feed: FeedSource, result: FetchResult, next_at: datetime, interval: float
+    ) -> None:
+        """Say nothing: validators and schedule are not saved in a dry run."""
+
+    def feed_broken(self, feed: FeedSource, broken: bool) -> None:
+        """Nothing is remembered in a dry run."""
+
+    def feed_failed(self, feed: FeedSource, kind: str, message: str, next_at: datetime) -> None:
+        """Print the failure."""
+        print(f"! {feed.name}: {kind}: {message}", file=self.out)
+
+    def first_sight(self, feed: FeedSource, entries: Sequence[Entry]) -> None:
+        """Explain why a new feed's items would not alert."""
+        print(
+            f"- {feed.name}: first poll, {len(entries)} existing item(s) would be recorded "
+            "without alerting",
+            file=self.out,
+        )
+
+    def article(
+        self,
+        feed: FeedSource,
+        entry: Entry,
+        article: Article,
+        found: Sequence[TopicMatch],
+        alerts: Sequence[tuple[int, str]],
+        story: int | None = None,
+    ) -> None:
+        """Print each alert that would be queued, and matches nobody subscribed to."""
+        for chat_id, text in alerts:
+            print(f"=== would send to chat {chat_id} ===\n{plain(text)}\n", file=self.out)
+        if found and not alerts:
+            topics = ", ".join(m.topic_id for m in found)
+            print(f"- {article.url}: matches {topics}, but no chat subscribes", file=self.out)
+
+    def seen(self, feed: FeedSource, entries: Sequence[Entry]) -> None:
+        """Nothing is remembered in a dry run."""
+
+    def flush(self, older_than: float = 0.0) -> None:
+        """Nothing was batched."""
+
+    def new_story(self, fingerprint: int) -> int | None:
+        """No story rows in a dry run."""
+        return None
+
+    def cycle_done(self) -> None:
+        """No heartbeat: a dry run is not the service."""

@@ -1,0 +1,57 @@
+"""Per-feed polling schedule: when to poll a feed next, from what it just did.
+
+- Adaptive: a feed that just published polls sooner (interval halves), a quiet one
+  later (x1.25), between ``min_interval`` and ``max_interval``.
+- Server hints are honoured as a floor: ``Cache-Control: max-age``/``Expires``,
+  the RSS ``<ttl>``, and ``Retry-After`` on 429/503.
+- Errors back off exponentially from the base interval, capped.
+- Jitter spreads feeds so they do not align.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from bot.config.settings import PollingSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    """What one poll of a feed showed."""
+
+    ok: bool
+    new_items: int = 0
+    cache_seconds: float | None = None
+    ttl_minutes: float | None = None
+    retry_after: float | None = None
+    failures: int = 0  # consecutive failures, this one included
+
+
+def next_interval(base: float, current: float | None, poll: Poll, s: PollingSettings) -> float:
+    """The feed's adaptive interval after this poll (stored, before hints and jitter)."""
+    if not s.adaptive:
+        return base
+    current = current or base
+    if not poll.ok:
+        return current
+    low = min(base, max(s.min_interval_seconds, base / 4))
+    high = max(base, min(base * 4, s.max_interval_seconds))
+    return min(max(current * (0.5 if poll.new_items else 1.25), low), high)
+
+
+def next_delay(
+    interval: float, poll: Poll, s: PollingSettings, rng: random.Random | None = None
+) -> float:
+    """Seconds until the next poll: the interval, server hints, backoff, then jitter."""
+    if poll.ok:
+        hints = [h for h in (poll.cache_seconds, (poll.ttl_minutes or 0) * 60) if h]
+        delay = max([interval, *hints])
+        delay = min(delay, max(interval, s.max_interval_seconds))
+    else:
+        delay = min(interval * 2 ** max(0, poll.failures - 1), s.error_backoff_max_seconds)
+        delay = max(delay, min(interval, s.error_backoff_max_seconds))
+        if poll.retry_after:
+            delay = max(delay, min(poll.retry_after, s.max_interval_seconds))
+    spread = delay * s.jitter
+    return max(0.0, delay + (rng or random).uniform(-spread, spread))

@@ -1,0 +1,1 @@
+"""Topic rules: the model, the rules file, live reload, the matcher and rule edits."""

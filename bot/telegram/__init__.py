@@ -1,0 +1,1 @@
+"""Everything that imports python-telegram-bot: the app, commands, admin, sender."""
