@@ -523,7 +523,7 @@ def instrument() -> Instrumented:
     patch_async(bot.ingest.fetch.Fetcher, "fetch_feed", "fetch feed")
     patch_async(bot.ingest.fetch.Fetcher, "fetch_page", "fetch page")
     patch_sync(bot.pipeline.orchestrator, "parse_feed", "parse")
-    patch_async(bot.analysis.pool.Extractor, "run", "extract (bot side)")
+    patch_async(bot.analysis.pool.WorkerPool, "run", "extract (bot side)")
     # Matching on the loop happens only for fallbacks (no page): the feed's own text.
     patch_sync(bot.rules.matcher.Matcher, "match", "match (fallbacks)")
     patch_sync(bot.pipeline.orchestrator.Pipeline, "_story", "dedupe")

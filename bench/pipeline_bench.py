@@ -132,9 +132,10 @@ def _cpu_delta(a: dict, b: dict) -> dict:
 async def _bot_flow(conn, cfg: dict) -> None:
     from benchlib import instrument, profiled
 
+    from bot.analysis.page import read_job
     from bot.app.service import Service
     from bot.config.settings import load_settings
-    from bot.core.errors import ExtractError
+    from bot.core.models import Article
 
     inst = instrument()
     settings = load_settings(Path(cfg["config"]))
@@ -152,8 +153,8 @@ async def _bot_flow(conn, cfg: dict) -> None:
     workers = settings.extract.workers
 
     async def warm_one() -> None:
-        with contextlib.suppress(ExtractError):
-            await service.extractor.extract(warm, "http://127.0.0.1/warm")
+        url = "http://127.0.0.1/warm"
+        await service.workers.run(read_job, (Article(url, "", "", "", "warm", None), warm, url))
 
     await asyncio.gather(*(warm_one() for _ in range(workers * 2)))
     conn.send(("first_sight", {"feeds": first.feeds, "failed": len(first.failed)}))
@@ -239,7 +240,7 @@ def naive_proc(conn, feeds: list[str], unchanged_cycles: int) -> None:
     import httpx
     from benchlib import process_cpu
 
-    from bot.analysis.pool import extract_text
+    from bot.analysis.extract import extract_text
     from bot.core.models import Article
     from bot.rules.file import load_rules
     from bot.rules.matcher import Matcher

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.ingest.canonical import canonical_from_html, canonical_url, item_identity, related_hosts
+from bot.ingest.canonical import canonical_from_html, canonical_url, related_hosts
+from bot.ingest.identity import item_identity
 
 STORY = "https://example.com/world/2022/01/13/csto-troops-leave-kazakhstan"
 

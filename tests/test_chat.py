@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
+from bot.core.clock import utcnow
 from bot.delivery.digest import PART_BUDGET, render_digest
-from bot.store.base import utcnow
 from bot.store.digests import HeldAlert
 from tests.conftest import Harness, rss
 from tests.fakes.telegram_api import FakeBotAPI

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.analysis.pool import Extractor
+from bot.analysis.page import read_job
+from bot.analysis.pool import WorkerPool
 from bot.config.settings import ExtractSettings
 from bot.core.models import Article
 from bot.rules.file import load_rules
@@ -46,16 +47,19 @@ def test_precision_and_recall_are_perfect_on_the_corpus(matcher: Matcher) -> Non
 
 
 @pytest.fixture(scope="module")
-def extractor() -> Extractor:
-    ex = Extractor(ExtractSettings(workers=1))
-    yield ex
-    ex.close()
+def workers() -> WorkerPool:
+    pool = WorkerPool(ExtractSettings(workers=1))
+    yield pool
+    pool.close()
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p["id"] for p in PAGES])
-async def test_saved_page_after_extraction(matcher: Matcher, extractor: Extractor, page) -> None:
+async def test_saved_page_after_extraction(matcher: Matcher, workers: WorkerPool, page) -> None:
     html = (CORPUS / page["file"]).read_bytes()
-    body = await extractor.extract(html, page["url"])
+    bare = Article(page["url"], page["title"], "", "", "corpus", None)
+    read, note = await workers.run(read_job, (bare, html, page["url"]))
+    assert not note and read.text_source == "page"
+    body = read.body
     for text in page.get("must_contain", ()):
         assert text in body
     for text in page.get("must_not_contain", ()):

@@ -16,13 +16,13 @@ from bot.analysis.fingerprint import (
     EMPTY,
     NUM_PERM,
     THRESHOLD,
-    StoryIndex,
     distance,
     fingerprint,
     shingles,
     similarity,
 )
 from bot.core.normalize import words
+from bot.pipeline.stories import StoryIndex
 
 EN_WIRE = """Russian-led troops begin leaving Kazakhstan after unrest
 

@@ -1,7 +1,7 @@
 """The extraction pool recycles its workers without ever stranding a job.
 
 Python 3.11-3.13's own ``max_tasks_per_child`` stops replacing workers once a
-backlog is queued (CPython gh-115634) and the queued jobs hang; the Extractor
+backlog is queued (CPython gh-115634) and the queued jobs hang; the WorkerPool
 retires whole pools instead. Closing it with jobs still queued must not hang exit.
 """
 
@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.analysis.pool import Extractor
+from bot.analysis.pool import WorkerPool
 from bot.config.settings import ExtractSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,7 +25,7 @@ def worker_pid(_job: int) -> int:
 
 
 async def test_a_backlog_far_beyond_the_recycle_quota_completes() -> None:
-    extractor = Extractor(ExtractSettings(workers=2, max_tasks_per_child=3))
+    extractor = WorkerPool(ExtractSettings(workers=2, max_tasks_per_child=3))
     try:
         async with asyncio.timeout(60):
             pids = await asyncio.gather(*(extractor.run(worker_pid, i) for i in range(40)))
@@ -42,11 +42,11 @@ def test_closing_with_jobs_queued_does_not_hang_exit(tmp_path: Path) -> None:
     marker = tmp_path / "busy"
     code = f"""
 import asyncio, pathlib, time
-from bot.analysis.pool import Extractor
+from bot.analysis.pool import WorkerPool
 from bot.config.settings import ExtractSettings
 
 async def main():
-    ex = Extractor(ExtractSettings(workers=1))
+    ex = WorkerPool(ExtractSettings(workers=1))
     marker = pathlib.Path({str(marker)!r})
     jobs = [asyncio.ensure_future(ex.run(pathlib.Path.touch, marker))]
     jobs += [asyncio.ensure_future(ex.run(time.sleep, 30))]  # the worker is busy

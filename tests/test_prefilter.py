@@ -12,10 +12,11 @@ import html
 import pytest
 import yaml
 
-from bot.analysis.pool import Extractor
+from bot.analysis.page import read_job
+from bot.analysis.pagetext import raw_text_variants
+from bot.analysis.pool import WorkerPool
 from bot.config.settings import ExtractSettings
 from bot.core.models import Article
-from bot.ingest.text import raw_text_variants
 from bot.rules.file import load_rules
 from bot.rules.matcher import Matcher
 from tests.corpus_eval import CORPUS, RULES, load_cases
@@ -46,7 +47,7 @@ def matcher() -> Matcher:
 
 
 async def test_prefilter_keeps_every_alert_of_extract_everything(matcher: Matcher) -> None:
-    extractor = Extractor(ExtractSettings(workers=2))
+    workers = WorkerPool(ExtractSettings(workers=2))
     pages = [
         (c.id, c.article.title, c.article.summary, page(c.article.title, c.article.body))
         for c in load_cases()
@@ -57,10 +58,9 @@ async def test_prefilter_keeps_every_alert_of_extract_everything(matcher: Matche
     skipped = 0
     try:
         for case_id, title, summary, raw in pages:
-            try:
-                body = await extractor.extract(raw, f"https://corpus.test/{case_id}")
-            except Exception:
-                body = ""
+            url = f"https://corpus.test/{case_id}"
+            read, _ = await workers.run(read_job, (Article(url, "", "", "", "s", None), raw, url))
+            body = read.body
             everything = {
                 m.topic_id for m in matcher.match(Article("u", title, summary, body, "s", None))
             }
@@ -68,7 +68,7 @@ async def test_prefilter_keeps_every_alert_of_extract_everything(matcher: Matche
                 skipped += 1
                 assert everything == set(), f"{case_id}: the pre-filter would lose {everything}"
     finally:
-        extractor.close()
+        workers.close()
     print(f"pre-filter skipped {skipped} of {len(pages)} extractions")
     assert skipped >= 10, "the pre-filter must actually save work on off-topic pages"
 

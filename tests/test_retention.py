@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from bot.core.clock import utcnow
 from bot.store import Store
-from bot.store.base import utcnow
 from bot.store.schema import articles, items, outbox
 from tests.test_delivery import enqueue
 

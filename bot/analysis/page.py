@@ -20,11 +20,11 @@ import logging
 import pickle
 from dataclasses import dataclass, replace
 
+from bot.analysis.extract import MIN_CHARS, extract_text
 from bot.analysis.fingerprint import EMPTY, fingerprint
-from bot.analysis.pool import MIN_CHARS, extract_text
+from bot.analysis.pagetext import raw_text_variants
 from bot.core.models import Article, TopicMatch
 from bot.ingest.canonical import canonical_from_html
-from bot.ingest.text import raw_text_variants
 from bot.rules.matcher import Matcher
 
 log = logging.getLogger(__name__)
@@ -84,14 +84,28 @@ def analyze(job: PageJob) -> Analysis:
     variants = raw_text_variants(job.page, job.content_type)
     if not matcher.could_match(base.title, base.summary, base.body, *variants):
         return Analysis(replace(base, text_source="skipped"))  # nothing can match: no work
+    article, note = read_page(base, job.page, job.final_url)
+    return finish(matcher, article, note)
+
+
+def read_page(article: Article, page: bytes, final_url: str) -> tuple[Article, str]:
+    """``article`` with the page's main text and canonical URL, or unchanged and why.
+
+    The one reading of a page, for the pipeline and for ``test-rules`` alike.
+    """
     try:
-        text = (extract_text(job.page, job.final_url) or "").strip()
+        text = (extract_text(page, final_url) or "").strip()
     except Exception as exc:  # a page trafilatura chokes on costs its text, not the item
-        return finish(matcher, base, f"{job.final_url}: extraction failed: {exc!r}")
+        return article, f"{final_url}: extraction failed: {exc!r}"
     if len(text) < MIN_CHARS:
-        return finish(matcher, base, f"{job.final_url}: no main text ({len(text)} characters)")
-    url = canonical_from_html(job.page, job.final_url) or base.url
-    return finish(matcher, replace(base, url=url, body=text, text_source="page"))
+        return article, f"{final_url}: no main text ({len(text)} characters)"
+    url = canonical_from_html(page, final_url) or article.url
+    return replace(article, url=url, body=text, text_source="page"), ""
+
+
+def read_job(job: tuple[Article, bytes, str]) -> tuple[Article, str]:
+    """``read_page`` as a worker job (``test-rules``, ``/test``)."""
+    return read_page(*job)
 
 
 def finish(matcher: Matcher, article: Article, note: str = "") -> Analysis:

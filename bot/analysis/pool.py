@@ -1,4 +1,4 @@
-"""Main-text extraction with trafilatura, in a pool of worker processes.
+"""The worker processes that do the per-page CPU work (extraction with trafilatura).
 
 trafilatura (lxml underneath) can crash under threads (trafilatura issue 840),
 and extraction is CPU-bound, so it runs in a ``ProcessPoolExecutor``: it keeps
@@ -8,7 +8,7 @@ pool, which is rebuilt; the article then falls back to the feed's own text.
 Workers are recycled to bound memory, but not with the executor's own
 ``max_tasks_per_child``: on Python 3.11-3.13 a pool with a backlog stops
 replacing workers that reach it and hangs (CPython gh-115634; the benchmark hit
-it). Instead, after ``workers x max_tasks_per_child`` jobs the Extractor lets the
+it). Instead, after ``workers x max_tasks_per_child`` jobs the WorkerPool lets the
 pool drain, retires it and starts a fresh one, so old and new never overlap.
 """
 
@@ -30,26 +30,6 @@ if TYPE_CHECKING:  # workers import this module; they need no settings (pydantic
 log = logging.getLogger(__name__)
 J = TypeVar("J")
 R = TypeVar("R")
-MIN_CHARS = 200
-
-
-def extract_text(html: bytes, url: str) -> str | None:
-    """Run trafilatura on one page (in a worker process); None when it finds no text."""
-    import trafilatura
-
-    return trafilatura.extract(
-        html,
-        url=url,
-        include_comments=False,
-        include_tables=False,
-        include_links=False,
-        include_images=False,
-        deduplicate=True,
-    )
-
-
-def _extract_job(job: tuple[bytes, str]) -> str | None:
-    return extract_text(*job)
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -60,8 +40,8 @@ def _context() -> multiprocessing.context.BaseContext:
     return ctx
 
 
-class Extractor:
-    """Extracts article text off the event loop, in worker processes."""
+class WorkerPool:
+    """Runs per-page jobs off the event loop, in worker processes."""
 
     def __init__(self, settings: ExtractSettings) -> None:
         self.settings = settings
@@ -115,17 +95,6 @@ class Extractor:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
-
-    async def extract(self, html: bytes, url: str) -> str:
-        """The page's main text; ExtractError when there is none worth using."""
-        try:
-            text = await self.run(_extract_job, (html, url))
-        except ExtractError as exc:
-            raise ExtractError(f"{url}: {exc}") from None
-        text = (text or "").strip()
-        if len(text) < MIN_CHARS:
-            raise ExtractError(f"{url}: no main text found ({len(text)} characters)")
-        return text
 
     def close(self) -> None:
         """Stop the worker processes."""

@@ -9,13 +9,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.analysis.pool import WorkerPool
 from bot.app.health import healthcheck
 from bot.app.logs import setup_logging
 from bot.app.service import Service
 from bot.config.feeds import load_feeds
-from bot.config.opml_io import export_opml, import_opml, read_source
+from bot.config.opml import export_opml, import_opml, read_source
 from bot.config.settings import TOKEN_ENV, Settings, load_settings
 from bot.core.errors import ConfigError, NewsbotError
+from bot.core.models import Article
+from bot.ingest.fetch import Fetcher
 from bot.pipeline.explain import load_article, report
 from bot.rules.file import load_rules
 from bot.rules.matcher import Matcher
@@ -91,6 +94,15 @@ def state_command(settings: Settings, command: str, path: str | None) -> str:
     return f"restored {Path(path)} into {target}{note}"
 
 
+async def _read_article(source: str, settings: Settings) -> Article:
+    fetcher, workers = Fetcher(settings.fetch), WorkerPool(settings.extract)
+    try:
+        return await load_article(source, fetcher, workers)
+    finally:
+        workers.close()
+        await fetcher.aclose()
+
+
 async def _run(settings: Settings, console: bool) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -136,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _feeds(args, settings)
         if args.command == "test-rules":
             matcher = Matcher(load_rules(settings.rules_path))
-            article = asyncio.run(load_article(args.source, settings))
+            article = asyncio.run(_read_article(args.source, settings))
             report(article, matcher, sys.stdout)
             return 0
         if args.command == "healthcheck":

@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.config.settings import Settings
+from bot.core.clock import utcnow
 from bot.store import Store
-from bot.store.base import utcnow
 
 SLACK_SECONDS = 60.0  # on top of three poll intervals: a slow cycle is not a stall
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram.ext import Application
 
-from bot.analysis.pool import Extractor
+from bot.analysis.pool import WorkerPool
 from bot.app.health import check as check_health
 from bot.app.leader import Leadership
 from bot.app.metrics import Metrics, MetricsServer, articles_since, last_article_id
@@ -79,7 +79,7 @@ class Service:
         self.store = Store.open(s.db_url)
         self.store.feeds.sync(feeds.enabled())
         self.fetcher = Fetcher(s.fetch)
-        self.extractor = Extractor(s.extract)
+        self.workers = WorkerPool(s.extract)
         recorder = (
             DryRunRecorder(self.store) if self.dry_run else Recorder(self.store, s.replica.id)
         )
@@ -87,7 +87,7 @@ class Service:
             s,
             self.store,
             self.fetcher,
-            self.extractor,
+            self.workers,
             self.rules,
             recorder,
             console=self.console,
@@ -95,7 +95,9 @@ class Service:
         )
         sender: Sender = ConsoleSender()
         if not self.console:
-            self.app, self.ui = build_telegram(s, self.store, self.rules, self.fetcher)
+            self.app, self.ui = build_telegram(
+                s, self.store, self.rules, self.fetcher, self.workers
+            )
             self.store.subs.sync_channels(s.telegram.channels)
             await self.app.initialize()
             sender = TelegramSender(self.app.bot)
@@ -121,7 +123,7 @@ class Service:
             except RuntimeError as exc:  # the long-poll did not stop within the grace
                 log.warning("telegram_not_shut_down", extra={"error": str(exc)})
         await self.fetcher.aclose()
-        self.extractor.close()
+        self.workers.close()
         self.store.close()
 
     async def once(self, *, due_only: bool = False) -> CycleReport:

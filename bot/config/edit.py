@@ -1,4 +1,4 @@
-"""Edits of the config files made from chat: validated whole, written atomically.
+"""Edits of the config files made from chat or the console: validated whole, written atomically.
 
 The YAML files stay the one source of truth: an edit is applied to a round-trip
 copy (ruamel.yaml keeps comments, order and quoting), the result goes through
@@ -17,13 +17,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap
 
 from bot.config.feeds import FeedList
 from bot.config.yamlfile import describe, line_map
 from bot.core.errors import ConfigError
-from bot.rules.file import parse_rules
-from bot.rules.model import RuleSet
 
 
 def _yaml() -> YAML:
@@ -34,7 +32,8 @@ def _yaml() -> YAML:
     return rt
 
 
-def _edit(path: Path, change: Callable[[Any], None], check: Callable[[str], Any]) -> Any:
+def edit_file(path: Path, change: Callable[[Any], None], check: Callable[[str], Any]) -> Any:
+    """Apply ``change`` to a round-trip copy of ``path``; write it only if ``check`` passes."""
     rt = _yaml()
     try:
         doc = rt.load(path.read_text(encoding="utf-8"))
@@ -56,11 +55,6 @@ def _edit(path: Path, change: Callable[[Any], None], check: Callable[[str], Any]
     return result
 
 
-def edit_rules(path: Path, change: Callable[[CommentedMap], None]) -> RuleSet:
-    """Apply ``change`` to the rules file if the result is a valid rules file."""
-    return _edit(path, change, lambda text: parse_rules(yaml.safe_load(text), path, line_map(text)))
-
-
 def edit_feeds(path: Path, change: Callable[[CommentedMap], None]) -> FeedList:
     """Apply ``change`` to the feed list if the result is a valid feed list."""
 
@@ -70,37 +64,4 @@ def edit_feeds(path: Path, change: Callable[[CommentedMap], None]) -> FeedList:
         except ValidationError as exc:
             raise ConfigError(describe(path, line_map(text), exc)) from None
 
-    return _edit(path, change, check)
-
-
-def _topic(doc: CommentedMap, topic_id: str) -> CommentedMap:
-    for topic in doc.get("topics") or []:
-        if topic.get("id") == topic_id:
-            return topic
-    raise ConfigError(f"unknown topic '{topic_id}'")
-
-
-def add_topic(doc: CommentedMap, topic_id: str, name: str) -> None:
-    """A new topic whose first term is its name."""
-    doc.setdefault("topics", CommentedSeq()).append(
-        CommentedMap(
-            id=topic_id, name=name, description=f"{name} (added in chat)", any=CommentedSeq([name])
-        )
-    )
-
-
-def add_term(doc: CommentedMap, topic_id: str, term: str) -> None:
-    """Append a term to a topic's ``any`` list."""
-    topic = _topic(doc, topic_id)
-    terms = topic.setdefault("any", CommentedSeq())
-    if term in terms:
-        raise ConfigError(f"topic '{topic_id}' already has the term '{term}'")
-    terms.append(term)
-
-
-def remove_term(doc: CommentedMap, topic_id: str, term: str) -> None:
-    """Remove a term from a topic's ``any`` list."""
-    terms = _topic(doc, topic_id).get("any") or []
-    if term not in terms:
-        raise ConfigError(f"topic '{topic_id}' has no term '{term}' in its 'any' list")
-    terms.remove(term)
+    return edit_file(path, change, check)

@@ -12,8 +12,8 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 
+from bot.core.clock import utcnow
 from bot.store import Store
-from bot.store.base import utcnow
 from bot.store.digests import DigestChat, HeldAlert
 
 log = logging.getLogger(__name__)

@@ -10,13 +10,10 @@ gives the keys an item is known by, most specific first.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import lxml.etree
 import lxml.html
-
-from bot.core.normalize import words
 
 # Query keys that only say where a click came from (compared case-insensitively).
 _TRACKING = """
@@ -33,7 +30,6 @@ HOST_PREFIXES = ("www.", "amp.", "m.", "mobile.")
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Second-level labels under a country code that are public suffixes (co.uk, com.au).
 _SECOND_LEVEL = frozenset({"co", "com", "net", "org", "gov", "ac", "edu", "ne", "or", "go"})
-MIN_TEXT_WORDS = 12
 
 
 def _dropped(raw_key: str, value: str) -> bool:
@@ -171,36 +167,3 @@ def canonical_from_html(html: bytes, base_url: str) -> str | None:
     return None
 
 
-def _is_http(value: str) -> bool:
-    return value.lower().startswith(("http://", "https://"))
-
-
-def _digest(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
-
-
-def item_identity(guid: str | None, link: str, title: str, text: str) -> tuple[str, ...]:
-    """The keys an item is known by, most specific first: ``guid:``, ``url:``, ``text:``.
-
-    An item already seen under any key is the same item, so a new GUID, a tracking
-    tag or an edited title does not re-alert. A GUID that is a URL is canonicalised
-    (tracking tags would make it unstable) and skipped when it is the link. Text
-    shorter than ``MIN_TEXT_WORDS`` words is not distinctive ("Read more"), so the
-    title is hashed with it.
-    """
-    keys = []
-    link = link.strip()
-    url = canonical_url(link) if _is_http(link) else None
-    g = (guid or "").strip()
-    if _is_http(g):
-        g = canonical_url(g)
-    if g and g != url:
-        keys.append("guid:" + g)
-    if url:
-        keys.append("url:" + url)
-    tokens = words(text)
-    if len(tokens) < MIN_TEXT_WORDS:
-        tokens = words(title) + tokens
-    if tokens:
-        keys.append("text:" + _digest(" ".join(tokens)))
-    return tuple(keys)

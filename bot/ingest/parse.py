@@ -17,7 +17,7 @@ import lxml.html
 
 from bot.core.errors import ParseError
 from bot.core.models import Entry, ParsedFeed
-from bot.ingest.canonical import item_identity
+from bot.ingest.identity import item_identity
 from bot.ingest.jsonfeed import looks_like_json_feed, parse_json_feed
 from bot.ingest.text import MAX_TITLE, html_to_text
 

@@ -12,9 +12,9 @@ from typing import TextIO
 
 import lxml.html
 
-from bot.analysis.pool import Extractor
-from bot.config.settings import Settings
-from bot.core.errors import ExtractError, NewsbotError
+from bot.analysis.page import read_job
+from bot.analysis.pool import WorkerPool
+from bot.core.errors import NewsbotError
 from bot.core.models import Article
 from bot.ingest.fetch import Fetcher
 from bot.rules.matcher import Matcher, Verdict
@@ -36,15 +36,16 @@ def _title(data: bytes) -> str:
     return " ".join((og[0] if og else doc.findtext(".//title") or "").split())
 
 
-async def load_article(source: str, settings: Settings) -> Article:
-    """The article behind ``source``: a URL, a file path, or ``-`` for standard input."""
+async def load_article(source: str, fetcher: Fetcher, workers: WorkerPool) -> Article:
+    """The article behind ``source``: a URL, a file path, or ``-`` for standard input.
+
+    A page is fetched by the pipeline's fetcher and read by its workers, exactly as
+    a new item's page is.
+    """
     url = source if source.startswith(("http://", "https://")) else f"file:{source}"
     if url == source:
-        fetcher = Fetcher(settings.fetch)
-        try:
-            data, url = (lambda r: (r.body, r.final_url))(await fetcher.fetch_page(source))
-        finally:
-            await fetcher.aclose()
+        page = await fetcher.fetch_page(source)
+        data, url = page.body, page.final_url
     elif source == "-":
         data = sys.stdin.buffer.read()
     else:
@@ -54,14 +55,11 @@ async def load_article(source: str, settings: Settings) -> Article:
             raise NewsbotError(f"{source}: cannot read: {exc.strerror}") from None
     if not _looks_html(data):
         return Article(url, "", "", data.decode("utf-8", "replace"), source, None, "text")
-    extractor = Extractor(settings.extract)
-    try:
-        body = await extractor.extract(data, url)
-    except ExtractError as exc:
-        raise NewsbotError(f"{source}: {exc}") from None
-    finally:
-        extractor.close()
-    return Article(url, _title(data), "", body, source, None, "page")
+    bare = Article(url, _title(data), "", "", source, None, "feed")
+    article, note = await workers.run(read_job, (bare, data, url))
+    if note:
+        raise NewsbotError(f"{source}: {note}")
+    return article
 
 
 def _show(verdict: Verdict, out: TextIO) -> None:

@@ -15,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.analysis.fingerprint import EMPTY, StoryIndex
+from bot.analysis.fingerprint import EMPTY
 from bot.analysis.page import Analysis, PageJob, RulesBlob, analyze, finish
-from bot.analysis.pool import Extractor
+from bot.analysis.pool import WorkerPool
 from bot.config.settings import Settings
+from bot.core.clock import utcnow
 from bot.core.errors import ExtractError, FeedError, FetchError
 from bot.core.models import Article, Entry, FeedSource, FetchResult, TopicMatch
 from bot.delivery.render import render_alert
@@ -26,9 +27,9 @@ from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import parse_feed
 from bot.pipeline.recorder import Recorder
 from bot.pipeline.schedule import Poll, next_delay, next_interval
+from bot.pipeline.stories import StoryIndex
 from bot.rules.live import LiveRules
 from bot.store import Store
-from bot.store.base import utcnow
 
 log = logging.getLogger(__name__)
 CONSOLE_CHAT = 0
@@ -57,7 +58,7 @@ class Pipeline:
         settings: Settings,
         store: Store,
         fetcher: Fetcher,
-        extractor: Extractor,
+        workers: WorkerPool,
         rules: LiveRules,
         recorder: Recorder,
         *,
@@ -65,7 +66,7 @@ class Pipeline:
         notify: Callable[[str], None] | None = None,
     ) -> None:
         self.settings, self.store, self.fetcher = settings, store, fetcher
-        self.extractor, self.rules, self.recorder = extractor, rules, recorder
+        self.workers, self.rules, self.recorder = workers, rules, recorder
         self.console, self.notify = console, notify
         self._lock = asyncio.Lock()
         # Items in flight (fetched page in memory, or in a worker): bounds memory.
@@ -367,7 +368,7 @@ class Pipeline:
         try:
             page = await self.fetcher.fetch_page(entry.link)
             job = PageJob(base, self._rules, page.body, page.final_url, page.content_type)
-            analysis = await self.extractor.run(analyze, job)
+            analysis = await self.workers.run(analyze, job)
         except (FetchError, ExtractError) as exc:
             log.info("article_fallback", extra={"url": entry.link, "reason": str(exc)})
             return finish(self.matcher, base)

@@ -10,7 +10,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from bot.store.base import insert_ignore, utcnow
+from bot.core.clock import utcnow
+from bot.store.base import insert_ignore
 from bot.store.digests import DigestStore
 from bot.store.engine import create_engine, migrate
 from bot.store.feeds import FeedStore

@@ -1,25 +1,12 @@
-"""Helpers every store module shares: UTC time and portable insert-or-ignore."""
+"""Portable insert-or-ignore, shared by every store module."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-
-
-def utcnow() -> datetime:
-    """Now, timezone-aware in UTC."""
-    return datetime.now(UTC)
-
-
-def as_utc(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything newsbot stores is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 def insert_ignore(

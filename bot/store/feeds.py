@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from bot.core.clock import as_utc, utcnow
 from bot.core.models import FeedSource, FetchResult
-from bot.store.base import as_utc, insert_ignore, utcnow
+from bot.store.base import insert_ignore
 from bot.store.schema import feeds
 
 

@@ -9,8 +9,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from bot.core.clock import utcnow
 from bot.core.models import Article, Entry, TopicMatch
-from bot.store.base import insert_ignore, utcnow
+from bot.store.base import insert_ignore
 from bot.store.outbox import enqueue_alerts
 from bot.store.schema import articles, feeds, items, matches
 

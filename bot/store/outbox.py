@@ -18,7 +18,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from bot.store.base import insert_ignore, utcnow
+from bot.core.clock import utcnow
+from bot.store.base import insert_ignore
 from bot.store.schema import articles, chats, outbox
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from bot.store.base import utcnow
+from bot.core.clock import utcnow
 from bot.store.schema import stories
 
 FP_BYTES = 256  # a MinHash signature of 64 x 32-bit slots (bot.analysis.fingerprint)

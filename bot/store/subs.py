@@ -9,7 +9,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from bot.store.base import as_utc, insert_ignore, utcnow
+from bot.core.clock import as_utc, utcnow
+from bot.store.base import insert_ignore
 from bot.store.schema import chats, mutes, outbox, subscriptions
 
 

@@ -14,14 +14,16 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
-from bot.config.edit import add_term, add_topic, edit_feeds, edit_rules, remove_term
+from bot.analysis.pool import WorkerPool
+from bot.config.edit import edit_feeds
 from bot.config.feeds import load_feeds
 from bot.config.settings import Settings
+from bot.core.clock import utcnow
 from bot.core.errors import ConfigError, NewsbotError
 from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import discover_feeds, parse_feed
 from bot.pipeline.explain import load_article, report
-from bot.store.base import utcnow
+from bot.rules.edit import add_term, add_topic, edit_rules, remove_term
 from bot.telegram.commands import ChatUI, command_from, reply
 
 COMMANDS = [
@@ -60,8 +62,10 @@ def _age(value: object) -> str:
 class AdminUI:
     """Handlers for admins only; everyone else gets a clear refusal."""
 
-    def __init__(self, ui: ChatUI, settings: Settings, fetcher: Fetcher) -> None:
-        self.ui, self.settings, self.fetcher = ui, settings, fetcher
+    def __init__(
+        self, ui: ChatUI, settings: Settings, fetcher: Fetcher, workers: WorkerPool
+    ) -> None:
+        self.ui, self.settings, self.fetcher, self.workers = ui, settings, fetcher, workers
         self.store = ui.store
 
     def admin_only(self, fn: Handler) -> Handler:
@@ -194,7 +198,7 @@ class AdminUI:
         if len(cmd.args) != 1 or not cmd.args[0].startswith(("http://", "https://")):
             await reply(update, "Usage: /test &lt;url&gt;")
             return
-        article = await load_article(cmd.args[0], self.settings)
+        article = await load_article(cmd.args[0], self.fetcher, self.workers)
         out = io.StringIO()
         report(article, self.ui.rules.matcher, out)
         await reply_long(update, [html.escape(line) for line in out.getvalue().splitlines()])

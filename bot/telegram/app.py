@@ -6,6 +6,7 @@ import logging
 
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
+from bot.analysis.pool import WorkerPool
 from bot.config.settings import TOKEN_ENV, Settings
 from bot.core.errors import ConfigError
 from bot.delivery.drain import GROUP_PER_MINUTE
@@ -54,14 +55,14 @@ def build_application(settings: Settings) -> Application:
 
 
 def build_telegram(
-    settings: Settings, store: Store, rules: LiveRules, fetcher: Fetcher
+    settings: Settings, store: Store, rules: LiveRules, fetcher: Fetcher, workers: WorkerPool
 ) -> tuple[Application, ChatUI]:
     """The application with the user, preference and admin commands and the gates."""
     app = build_application(settings)
     ui = ChatUI(store, rules)
     ui.install(app)
     PrefsUI(ui).install(app)
-    AdminUI(ui, settings, fetcher).install(app)
+    AdminUI(ui, settings, fetcher, workers).install(app)
     ui.menu += PREFS_COMMANDS
     install_gates(app, store, settings.telegram)
     app.add_error_handler(_log_handler_error)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from telegram import Update
 from telegram.ext import Application, CommandHandler, ContextTypes
 
-from bot.store.base import utcnow
+from bot.core.clock import utcnow
 from bot.telegram.commands import ChatUI, command_from, may_change, reply
 
 COMMANDS = [
