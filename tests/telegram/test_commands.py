@@ -9,21 +9,12 @@ import pytest
 from bot.core.clock import utcnow
 from bot.delivery.digest import PART_BUDGET, render_digest
 from bot.store.digests import HeldAlert
-from tests.conftest import Harness, rss
 from tests.fakes.telegram_api import FakeBotAPI
-from tests.test_delivery import enqueue
-from tests.test_render import visible
+from tests.helpers.chat import enqueue, say, visible
+from tests.helpers.harness import Harness, rss
 
 USER = 500
 GROUP = -100500
-
-
-async def say(h: Harness, chat: int, text: str, **kwargs: object) -> dict:
-    """Send ``text`` from ``chat`` and return the bot's answer to it."""
-    before = len([m for m in h.telegram.sent if m["chat_id"] == chat])
-    h.telegram.push_message(chat, text, **kwargs)
-    await h.wait_sent(lambda a: len([m for m in a.sent if m["chat_id"] == chat]) > before)
-    return [m for m in h.telegram.sent if m["chat_id"] == chat][-1]
 
 
 def buttons(message: dict) -> dict[str, str]:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from bot.pipeline import orchestrator as pipeline
 from bot.store import Store
 from bot.store.schema import feeds as feeds_table
-from tests.conftest import CORPUS, Harness, rss
+from tests.helpers.harness import CORPUS, Harness, rss
 
 CHAT = 4242
 

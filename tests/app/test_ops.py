@@ -19,8 +19,8 @@ from bot.app.service import Service
 from bot.config.settings import load_settings
 from bot.core.errors import NewsbotError
 from bot.store import Store
-from tests.conftest import CORPUS, Harness, rss
 from tests.fakes.web import HTML, RequestInfo
+from tests.helpers.harness import CORPUS, ROOT, Harness, rss
 
 CHAT = 6161
 
@@ -224,7 +224,7 @@ def test_state_commands_refuse_postgres(
 
 
 def test_the_deployment_guide_lists_exactly_the_metrics_served() -> None:
-    guide = (Path(__file__).resolve().parent.parent / "docs" / "deployment.md").read_text()
+    guide = (ROOT / "docs" / "deployment.md").read_text()
     documented = set(re.findall(r"^\| `(newsbot_\w+)` \|", guide, re.M))
     served = set()
     for family in Metrics().registry.collect():

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -20,10 +19,10 @@ from bot.core.errors import FeedError
 from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import parse_feed
 from bot.store.schema import feeds as feeds_table
-from tests.conftest import Harness, rss
 from tests.fakes.web import LoopbackSite
+from tests.helpers.harness import ROOT, Harness, rss
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "feedparser-fixtures"
+FIXTURES = ROOT.parent / "shared" / "corpora" / "feedparser-fixtures"
 FAULTS = {
     "/500.xml": "http_500",
     "/404.xml": "http_404",

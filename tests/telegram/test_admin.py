@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from bot.rules.file import load_rules
-from tests.conftest import CORPUS, Harness, rss
-from tests.test_chat import say
+from tests.helpers.chat import say
+from tests.helpers.harness import CORPUS, Harness, rss
 
 ADMIN = 700
 USER = 701

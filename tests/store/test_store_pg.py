@@ -28,9 +28,8 @@ from bot.core.models import Article, Entry, Hit, TopicMatch
 from bot.store import Store
 from bot.store.engine import alembic_config, create_engine
 from bot.store.schema import articles, feeds, items, matches, metadata, outbox
-from tests.conftest import ROOT
-from tests.pg import pg_url  # noqa: F401  (a pytest fixture)
-from tests.test_process import wait_until
+from tests.helpers.harness import ROOT
+from tests.helpers.process import wait_until
 
 WAIT = 10.0  # seconds any pause inside a transaction may last before the test fails
 
@@ -40,7 +39,7 @@ def feed_list(n: int) -> list[tuple[str, str, str | None, float | None]]:
 
 
 @pytest.fixture
-def stores(pg_url: str) -> Iterator[tuple[Store, Store]]:  # noqa: F811
+def stores(pg_url: str) -> Iterator[tuple[Store, Store]]:
     """Two replicas' stores on one fresh database (the first one migrated it)."""
     first = Store.open(pg_url)
     second = Store(create_engine(pg_url))
@@ -72,7 +71,7 @@ def pause_after(engine: sa.Engine, matches_sql: Callable[[str], bool]) -> tuple[
 
 
 def test_migrations_build_the_schema_on_postgresql_and_rerun_as_a_no_op(
-    pg_url: str,  # noqa: F811
+    pg_url: str,
 ) -> None:
     store = Store.open(pg_url)
     try:
@@ -113,7 +112,7 @@ store.close()
 
 
 def test_replicas_starting_at_once_on_an_empty_database_all_come_up(
-    pg_url: str,  # noqa: F811
+    pg_url: str,
 ) -> None:
     """``docker compose --profile scale up --scale newsbot-replica=3`` starts them together.
 

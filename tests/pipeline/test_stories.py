@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import SEED, Harness, rss
-from tests.test_chat import say
+from tests.helpers.chat import say
+from tests.helpers.harness import SEED, Harness, rss
 
 CHAT = 880
 

@@ -18,11 +18,10 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from bot.app.cli import _parser
 from bot.app.service import ABANDON_WAIT, SHUTDOWN_GRACE
 from bot.config.settings import Settings, load_settings
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers.harness import ROOT
+from tests.helpers.process import parses
 
 
 def read_dockerfile(text: str) -> list[tuple[str, str]]:
@@ -54,14 +53,6 @@ def exec_form(args: str) -> list[str]:
         pytest.fail(f"not exec form (a JSON array): {args}")
     assert isinstance(value, list) and all(isinstance(v, str) for v in value), args
     return value
-
-
-def parses(argv: list[str]) -> bool:
-    try:
-        _parser().parse_args(argv)
-    except SystemExit:
-        return False
-    return True
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,7 @@ from alembic.script import ScriptDirectory
 
 from bot.store import Store
 from bot.store.engine import HEAD, alembic_config
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers.harness import ROOT
 
 
 def loaded(code: str, *modules: str) -> list[str]:

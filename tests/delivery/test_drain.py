@@ -15,29 +15,12 @@ import pytest
 
 from bot.app.service import Service
 from bot.config.settings import AlertSettings
-from bot.core.models import Article, Entry, TopicMatch
 from bot.delivery.drain import SEND_LANES, Deliverer
 from bot.store import Store
 from bot.store.outbox import Outbox
-from tests.conftest import Harness, rss
 from tests.fakes.telegram_api import FakeBotAPI
-
-_counter = iter(range(1, 10**6))
-
-
-def enqueue(store: Store, chats: list[int], count: int) -> list[str]:
-    """Queue ``count`` alerts for each chat, as the pipeline would; return their texts."""
-    texts = []
-    for _ in range(count):
-        n = next(_counter)
-        entry = Entry(f"guid-{n}", f"https://x.test/{n}", f"Story {n}", "", None)
-        article = Article(entry.link, entry.title, "", "", "Feed", None)
-        text = f'<b><a href="{entry.link}">Story {n}</a></b>'
-        store.items.record_article(
-            1, entry, article, [TopicMatch("kazakhstan", "K", ())], [(chat, text) for chat in chats]
-        )
-        texts.append(text)
-    return texts
+from tests.helpers.chat import enqueue
+from tests.helpers.harness import Harness, rss
 
 
 def sent_texts(api: FakeBotAPI, chat: int) -> Counter:

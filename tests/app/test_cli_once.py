@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.app.cli import main
-from tests.conftest import Harness, rss
+from tests.helpers.harness import Harness, rss
 
 ITEM = {
     "title": "Tokajew: OVKS-Truppen verlassen Kasachstan",

@@ -10,8 +10,7 @@ import pytest
 from bot.app.cli import main
 from bot.config.feeds import load_feeds
 from bot.config.opml import parse_opml
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers.harness import ROOT
 
 
 def test_export_then_import_round_trips_and_merges(

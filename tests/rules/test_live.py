@@ -14,7 +14,7 @@ from bot.core.models import Article
 from bot.rules.file import load_rules
 from bot.rules.live import LiveRules
 from bot.rules.matcher import Matcher
-from tests.conftest import Harness, rss
+from tests.helpers.harness import ROOT, Harness, rss
 
 GOOD = """
 topics:
@@ -100,7 +100,7 @@ def test_test_rules_command_explains_a_file(tmp_path: Path, capsys) -> None:
     page = tmp_path / "a.txt"
     page.write_text("Proteste in Kirgisistan; Präsident Tokajew äußert sich.", encoding="utf-8")
     assert (
-        main(["--config", str(Path(__file__).parents[1] / "config"), "test-rules", str(page)]) == 0
+        main(["--config", str(ROOT / "config"), "test-rules", str(page)]) == 0
     )
     out = capsys.readouterr().out
     assert "MATCHED tokayev (Tokayev)" in out

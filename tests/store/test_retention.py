@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from bot.core.clock import utcnow
 from bot.store import Store
 from bot.store.schema import articles, items, outbox
-from tests.test_delivery import enqueue
+from tests.helpers.chat import enqueue
 
 
 def test_prune_forgets_old_finished_rows_and_keeps_pending_ones(tmp_path) -> None:

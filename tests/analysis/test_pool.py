@@ -15,8 +15,7 @@ from pathlib import Path
 
 from bot.analysis.pool import WorkerPool
 from bot.config.settings import ExtractSettings
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers.harness import ROOT
 
 
 def worker_pid(_job: int) -> int:

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import UTC, datetime
 
 from bot.core.models import Article, Hit, TopicMatch
 from bot.delivery.render import LIMIT, render_alert
-
-
-def visible(message: str) -> str:
-    return html.unescape(re.sub(r"<[^>]+>", "", message))
+from tests.helpers.chat import visible
 
 
 def test_alert_has_link_source_time_topics_and_highlighted_snippet() -> None:

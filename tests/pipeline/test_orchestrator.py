@@ -9,7 +9,7 @@ import pytest
 from bot.app.service import Service
 from bot.store import Store
 from bot.store.items import ItemStore
-from tests.conftest import Harness, rss
+from tests.helpers.harness import Harness, rss
 
 
 def item(site, n: int, hours_old: float = 0) -> dict:

@@ -34,12 +34,10 @@ import yaml
 from bot.config.settings import load_settings
 from bot.store import Store
 from bot.store.schema import feeds, outbox
-from tests.conftest import ROOT, Harness, rss
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.web import HTML, RSS, LoopbackSite, RequestInfo
-from tests.pg import pg_url  # noqa: F401  (a pytest fixture)
-from tests.test_container import parses
-from tests.test_process import Bot, wait_until
+from tests.helpers.harness import ROOT, Harness, rss
+from tests.helpers.process import Bot, parses, wait_until
 
 LEADER_CHECK = 0.5  # replica.leader_check_seconds
 LEASE = 3.0  # replica.lease_seconds where a lease has to run out during the test
@@ -322,7 +320,7 @@ def cluster(
     tmp_path: Path,
     site: LoopbackSite,
     telegram: FakeBotAPI,
-    pg_url: str,  # noqa: F811
+    pg_url: str,
 ) -> Iterator[Cluster]:
     c = Cluster(tmp_path, site, telegram, pg_url)
     try:

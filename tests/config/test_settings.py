@@ -10,8 +10,7 @@ import pytest
 from bot.app.cli import main
 from bot.config.settings import load_settings
 from bot.core.errors import ConfigError
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers.harness import ROOT
 
 
 @pytest.fixture(autouse=True)

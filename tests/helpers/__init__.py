@@ -1,0 +1,4 @@
+"""What tests share: the harness, chat and process helpers, PostgreSQL.
+
+Tests import these, never each other.
+"""
