@@ -546,8 +546,8 @@ def instrument() -> Instrumented:
             out.enqueued.append((now, chat, found_path.group(0) if found_path else None))
 
     for name in ("first_sight", "feed_ok", "feed_failed", "feed_broken", "new_story", "cycle_done"):
-        patch_sync(bot.pipeline.recorder.Recorder, name, "store")
-    patch_sync(bot.pipeline.recorder.Recorder, "article", "store", queued)
+        patch_sync(bot.pipeline.recorder.StoreRecorder, name, "store")
+    patch_sync(bot.pipeline.recorder.StoreRecorder, "article", "store", queued)
     patch_async(bot.delivery.drain.Deliverer, "deliver_due", "deliver")
     patch_async(bot.delivery.drain.Deliverer, "_drain_chat", "deliver")  # lanes run as own tasks
 

@@ -39,7 +39,7 @@ from bot.delivery.drain import (
 )
 from bot.ingest.fetch import Fetcher
 from bot.pipeline.orchestrator import CycleReport, Pipeline
-from bot.pipeline.recorder import DryRunRecorder, Recorder
+from bot.pipeline.recorder import DryRunRecorder, StoreRecorder
 from bot.rules.live import LiveRules
 from bot.store import Store
 from bot.telegram.app import build_telegram
@@ -81,7 +81,7 @@ class Service:
         self.fetcher = Fetcher(s.fetch)
         self.workers = WorkerPool(s.extract)
         recorder = (
-            DryRunRecorder(self.store) if self.dry_run else Recorder(self.store, s.replica.id)
+            DryRunRecorder() if self.dry_run else StoreRecorder(self.store, s.replica.id)
         )
         self.pipeline = Pipeline(
             s,

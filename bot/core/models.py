@@ -60,11 +60,19 @@ class Entry:
     published: datetime | None
     content: str = ""
     keys: tuple[str, ...] = ()  # identity fallback chain: guid, canonical URL, text hash
+    # Keys an older version of newsbot stored this item under: looked up, never written,
+    # so a change of the identity rule never re-alerts an item seen before it.
+    aliases: tuple[str, ...] = ()
 
     @property
     def identity(self) -> tuple[str, ...]:
-        """Every key this item may have been seen under before."""
+        """Every key this item is recorded under."""
         return self.keys or (self.key,)
+
+    @property
+    def known_as(self) -> tuple[str, ...]:
+        """Every key this item may have been seen under before: its identity and aliases."""
+        return self.identity + self.aliases
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,7 @@ from telegram.error import (
 from bot.config.settings import AlertSettings
 from bot.core.clock import utcnow
 from bot.core.errors import NewsbotError
-from bot.pipeline.recorder import plain
+from bot.delivery.render import plain
 from bot.store import Store
 from bot.store.outbox import PendingAlert
 

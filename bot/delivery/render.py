@@ -8,6 +8,7 @@ exceed Telegram's 4096-character limit and never fails to parse.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -91,3 +92,8 @@ def _first_hit(article: Article, found: Sequence[TopicMatch]) -> Hit | None:
     hits = [h for m in found for h in m.hits if h.field in ("body", "summary")]
     hits = hits or [h for m in found for h in m.hits]
     return min(hits, key=lambda h: (h.field != "body", h.start)) if hits else None
+
+
+def plain(message: str) -> str:
+    """An alert's HTML as terminal text (console alerts, dry runs)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", message))

@@ -2,7 +2,7 @@
 
 feedparser does not read JSON Feed, so this is the second adapter that produces
 ``ParsedFeed``/``Entry``; it keeps the same rules as ``bot.ingest.parse``: HTML becomes
-plain text, the key falls back from ``id`` to the URL to a content hash, and
+plain text, identity comes from ``bot.ingest.identity`` (``id``, URL, text), and
 dates become aware UTC datetimes (or None when a feed's date is unusable).
 """
 
@@ -16,6 +16,7 @@ from urllib.parse import urljoin
 
 from bot.core.errors import ParseError
 from bot.core.models import Entry, ParsedFeed
+from bot.ingest.identity import item_identity
 from bot.ingest.text import MAX_TEXT, MAX_TITLE, html_to_text
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
@@ -64,14 +65,17 @@ def parse_date(value: Any) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def _key(raw: dict[str, Any], link: str, title: str, text: str) -> str | None:
+def _id(raw: dict[str, Any]) -> str | None:
     ident = raw.get("id")
     if isinstance(ident, int | float) and not isinstance(ident, bool):
         ident = str(ident)  # the spec asks readers to coerce numeric ids
-    if isinstance(ident, str) and ident.strip():
-        return ident.strip()
-    if link:
-        return link
+    return ident.strip() if isinstance(ident, str) and ident.strip() else None
+
+
+def _legacy_key(ident: str | None, link: str, title: str, text: str) -> str | None:
+    """The key newsbot 0.1 stored a JSON Feed item under (id, else URL, else a hash)."""
+    if ident or link:
+        return ident or link
     if title or text:
         return "sha256:" + hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
     return None
@@ -87,12 +91,21 @@ def _entry(raw: dict[str, Any], base_url: str) -> Entry | None:
     title = _plain(raw.get("title"), MAX_TITLE)
     summary = _html(raw.get("summary"))
     content = _html(raw.get("content_html")) or _plain(raw.get("content_text"), MAX_TEXT)
-    key = _key(raw, link, title, summary or content)
-    if key is None:
+    ident = _id(raw)
+    keys = item_identity(ident, link, title, summary or content)
+    if not keys:
         return None
+    legacy = _legacy_key(ident, link, title, summary or content)
     published = parse_date(raw.get("date_published")) or parse_date(raw.get("date_modified"))
     return Entry(
-        key=key, link=link, title=title, summary=summary, published=published, content=content
+        key=keys[0],
+        link=link,
+        title=title,
+        summary=summary,
+        published=published,
+        content=content,
+        keys=keys,
+        aliases=(legacy,) if legacy and legacy not in keys else (),
     )
 
 

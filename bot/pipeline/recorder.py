@@ -1,26 +1,67 @@
-"""Where a cycle's results go: the store, or (for ``once --dry-run``) standard output.
+"""Where a cycle's results go: one ``Recorder`` protocol, two implementations.
 
-The pipeline calls the same methods either way, so a dry run walks exactly the
-code path of a real cycle but changes nothing.
+``StoreRecorder`` writes to the store; ``DryRunRecorder`` (``once --dry-run``)
+prints what would be sent and writes nothing. The pipeline calls the same
+methods either way, so a dry run walks exactly the code path of a real cycle.
 """
 
 from __future__ import annotations
 
-import html
-import re
 import sys
 import time
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from bot.core.models import Article, Entry, FeedSource, FetchResult, TopicMatch
+from bot.delivery.render import plain
 from bot.store import Store
 
 UNCHANGED_BATCH = 200
 
 
-class Recorder:
+class Recorder(Protocol):
+    """Where the pipeline records what a poll did; every method is called from the loop."""
+
+    def feed_ok(
+        self, feed: FeedSource, result: FetchResult, next_at: datetime, interval: float
+    ) -> None:
+        """The feed was fetched and its new items recorded; it is next polled at ``next_at``."""
+
+    def feed_failed(self, feed: FeedSource, kind: str, message: str, next_at: datetime) -> None:
+        """The feed failed; it is retried at ``next_at`` (backed off)."""
+
+    def feed_broken(self, feed: FeedSource, broken: bool) -> None:
+        """Admins were told the feed is broken (or works again)."""
+
+    def first_sight(self, feed: FeedSource, entries: Sequence[Entry]) -> None:
+        """Items present at a feed's first poll: seen, never alerted."""
+
+    def seen(self, feed: FeedSource, entries: Sequence[Entry]) -> None:
+        """Processed items that matched nothing."""
+
+    def article(
+        self,
+        feed: FeedSource,
+        entry: Entry,
+        article: Article,
+        found: Sequence[TopicMatch],
+        alerts: Sequence[tuple[int, str]],
+        story: int | None = None,
+    ) -> None:
+        """One matched item: seen, with its article, matches and alerts."""
+
+    def new_story(self, fingerprint: int) -> int | None:
+        """A new story for an article no earlier outlet ran; its id, if stories are kept."""
+
+    def flush(self, older_than: float = 0.0) -> None:
+        """Write what is batched, if the oldest has waited ``older_than`` seconds."""
+
+    def cycle_done(self) -> None:
+        """A cycle finished."""
+
+
+class StoreRecorder:
     """Writes a cycle's results to the store.
 
     Writes that lose nothing if a crash drops them are batched: 304s (the feed is
@@ -95,16 +136,10 @@ class Recorder:
         self.store.heartbeat()
 
 
-def plain(message: str) -> str:
-    """An alert's HTML as terminal text."""
-    return html.unescape(re.sub(r"<[^>]+>", "", message))
+class DryRunRecorder:
+    """Prints what a cycle would send and records nothing (``once --dry-run``)."""
 
-
-class DryRunRecorder(Recorder):
-    """Prints what a cycle would send and records nothing."""
-
-    def __init__(self, store: Store, out: TextIO | None = None) -> None:
-        super().__init__(store)
+    def __init__(self, out: TextIO | None = None) -> None:
         self.out = out or sys.stdout
 
     def feed_ok(

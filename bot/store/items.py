@@ -35,7 +35,7 @@ class ItemStore:
         """The entries this feed has never shown under any of their keys, in feed order."""
         if not entries:
             return []
-        hashes = {key_hash(k) for e in entries for k in e.identity}
+        hashes = {key_hash(k) for e in entries for k in e.known_as}
         with self.engine.connect() as conn:
             seen = set(
                 conn.scalars(
@@ -46,7 +46,7 @@ class ItemStore:
             )
         out = []
         for e in entries:
-            mine = {key_hash(k) for k in e.identity}
+            mine = {key_hash(k) for k in e.known_as}
             if not mine & seen:
                 seen |= mine  # the same item twice in one feed body counts once
                 out.append(e)

@@ -10,7 +10,9 @@ import pytest
 
 from bot.core.errors import ParseError
 from bot.core.models import Entry
+from bot.ingest.identity import item_identity
 from bot.ingest.jsonfeed import looks_like_json_feed, parse_date, parse_json_feed
+from bot.store import Store
 
 URL = "https://news.example/feed.json"
 
@@ -39,15 +41,21 @@ def test_a_json_feed_1_1_becomes_entries() -> None:
     )
     parsed = parse_json_feed(body, URL)
     assert parsed.title == "Steppe Daily" and parsed.warning is None
-    assert parsed.entries == (
-        Entry(
-            key="https://news.example/?p=2201",
-            link="https://news.example/2022/01/13/csto-withdrawal",
-            title="CSTO troops begin withdrawal",
-            summary="First units leave Almaty.",
-            published=datetime(2022, 1, 13, 10, 30, tzinfo=UTC),
-            content="Russian-led troops began leaving Kazakhstan.",
+    (entry,) = parsed.entries
+    assert entry == Entry(
+        key="guid:https://news.example/?p=2201",
+        link="https://news.example/2022/01/13/csto-withdrawal",
+        title="CSTO troops begin withdrawal",
+        summary="First units leave Almaty.",
+        published=datetime(2022, 1, 13, 10, 30, tzinfo=UTC),
+        content="Russian-led troops began leaving Kazakhstan.",
+        keys=item_identity(
+            "https://news.example/?p=2201",
+            "https://news.example/2022/01/13/csto-withdrawal",
+            "CSTO troops begin withdrawal",
+            "First units leave Almaty.",
         ),
+        aliases=("https://news.example/?p=2201",),
     )
 
 
@@ -64,7 +72,7 @@ def test_a_json_feed_1_0_with_external_url_text_and_numeric_id() -> None:
         version="https://jsonfeed.org/version/1",
     )
     (entry,) = parse_json_feed(body, URL).entries
-    assert entry.key == "1001"
+    assert entry.key == "guid:1001"  # the same identity rule as RSS and Atom items
     assert entry.link == "https://news.example/world/tokayev-names-pm"  # resolved
     assert entry.content == "Tokayev named Alikhan Smailov prime minister."
     assert entry.title == "" and entry.summary == ""
@@ -79,15 +87,35 @@ def test_keys_fall_back_from_id_to_url_to_a_content_hash() -> None:
         {"id": True, "url": "https://news.example/b"},  # a boolean is not an id
     ]
     entries = parse_json_feed(feed(items), URL).entries
-    assert entries[0].key == "https://news.example/a"
-    assert entries[1].key.startswith("sha256:") and entries[1].key == entries[2].key
-    assert entries[3].key == "https://news.example/b"
+    assert entries[0].key == "url:https://news.example/a"
+    assert entries[1].key.startswith("text:") and entries[1].key == entries[2].key
+    assert entries[3].key == "url:https://news.example/b"
+    assert entries[0].keys == item_identity(None, "https://news.example/a", "A", "")
+
+
+def test_items_stored_under_the_old_json_feed_keys_are_not_new(tmp_path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    store.feeds.sync([("https://news.example/feed.json", "F", None, None)])
+    (feed_id,) = [f.id for f in store.feeds.active()]
+    items = [
+        {"id": "a-1", "title": "Old"},
+        {"url": "https://news.example/b", "title": "Old too"},
+        {"title": "Third", "content_text": "Only text."},
+        {"id": "new-1", "title": "New"},
+    ]
+    entries = parse_json_feed(feed(items), URL).entries
+    assert [e.aliases for e in entries[:2]] == [("a-1",), ("https://news.example/b",)]
+    assert entries[2].aliases[0].startswith("sha256:")
+    old = [Entry(e.aliases[0], e.link, e.title, "", None) for e in entries[:3]]
+    store.items.mark_seen(feed_id, old)  # as newsbot 0.1 recorded them
+    assert [e.title for e in store.items.unseen(feed_id, entries)] == ["New"]
+    store.close()
 
 
 def test_unusable_items_are_skipped_with_a_warning() -> None:
     body = feed([{"id": "1", "title": "ok"}, "not an object", {}, {"date_published": "x"}])
     parsed = parse_json_feed(body, URL)
-    assert [e.key for e in parsed.entries] == ["1"]
+    assert [e.key for e in parsed.entries] == ["guid:1"]
     assert parsed.warning == "3 unusable item(s) skipped"
 
 
