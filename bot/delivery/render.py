@@ -2,7 +2,7 @@
 
 Feed and page text can contain anything (tags, ``&``, Markdown, a 10 kB title).
 Each piece is cut to a fixed budget *before* escaping, so the message can never
-exceed Telegram's 4096-character limit and never fails to parse.
+exceed Telegram's ``MESSAGE_LIMIT`` and never fails to parse.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 from bot.core.models import Article, Hit, TopicMatch
 
-LIMIT = 4096
 TITLE_CHARS = 300
 SOURCE_CHARS = 80
 SNIPPET_RADIUS = 160
@@ -83,7 +82,7 @@ def render_alert(article: Article, found: Sequence[TopicMatch], wanted: set[str]
         lines += ["", snippet(article, first)]
     if article.text_source == "feed":
         lines += ["", "<i>Matched on the feed's own text: the article page could not be read.</i>"]
-    # The budgets above keep the visible text under ~2,800 characters, far below LIMIT.
+    # The budgets above keep the visible text under ~2,800 characters, far below MESSAGE_LIMIT.
     return "\n".join(lines)
 
 
