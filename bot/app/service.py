@@ -29,14 +29,8 @@ from bot.config.feeds import load_feeds
 from bot.config.settings import Settings
 from bot.core.errors import NewsbotError
 from bot.delivery.digest import Digester
-from bot.delivery.drain import (
-    ConsoleSender,
-    Deliverer,
-    GatedSender,
-    Sender,
-    ShuttingDown,
-    TelegramSender,
-)
+from bot.delivery.drain import Deliverer
+from bot.delivery.senders import ConsoleSender, GatedSender, Sender, ShuttingDown
 from bot.ingest.fetch import Fetcher
 from bot.pipeline.orchestrator import CycleReport, Pipeline
 from bot.pipeline.recorder import DryRunRecorder, Recorder
@@ -44,6 +38,7 @@ from bot.rules.live import LiveRules
 from bot.store import Store
 from bot.telegram.app import build_telegram
 from bot.telegram.runtime import ChatRuntime
+from bot.telegram.sender import TelegramSender
 
 log = logging.getLogger(__name__)
 TICK_MAX_SECONDS = 30.0  # how often due feeds are looked for, at most

@@ -6,14 +6,13 @@ code path of a real cycle but changes nothing.
 
 from __future__ import annotations
 
-import html
-import re
 import sys
 import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TextIO
 
+from bot.core.htmltext import plain
 from bot.core.models import Article, Entry, FeedSource, FetchResult, TopicMatch
 from bot.store import Store
 
@@ -93,11 +92,6 @@ class Recorder:
         """A cycle finished; the healthcheck reads this heartbeat."""
         self.flush()
         self.store.heartbeat()
-
-
-def plain(message: str) -> str:
-    """An alert's HTML as terminal text."""
-    return html.unescape(re.sub(r"<[^>]+>", "", message))
 
 
 class DryRunRecorder(Recorder):

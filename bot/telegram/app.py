@@ -9,7 +9,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Contex
 from bot.analysis.pool import WorkerPool
 from bot.config.settings import TOKEN_ENV, Settings
 from bot.core.errors import ConfigError
-from bot.delivery.drain import GROUP_PER_MINUTE
+from bot.core.message import GROUP_PER_MINUTE
 from bot.ingest.fetch import Fetcher
 from bot.rules.live import LiveRules
 from bot.store import Store
