@@ -13,6 +13,7 @@ from bot.core.message import GROUP_PER_MINUTE
 from bot.ingest.fetch import Fetcher
 from bot.rules.live import LiveRules
 from bot.store import Store
+from bot.telegram.adapter import install
 from bot.telegram.admin import AdminUI
 from bot.telegram.commands import ChatUI
 from bot.telegram.gates import install_gates
@@ -60,9 +61,9 @@ def build_telegram(
     """The application with the user, preference and admin commands and the gates."""
     app = build_application(settings)
     ui = ChatUI(store, rules)
-    ui.install(app)
-    PrefsUI(ui).install(app)
-    AdminUI(ui, settings, fetcher, workers).install(app)
+    admin = AdminUI(ui, settings, fetcher, workers)
+    install(app, {**ui.commands(), **PrefsUI(ui).commands()}, ui.presses())
+    install(app, admin.commands(), {})
     ui.menu += PREFS_COMMANDS
     install_gates(app, store, settings.telegram)
     app.add_error_handler(_log_handler_error)
