@@ -8,10 +8,8 @@ so they survive restarts and the files stay the one source of truth.
 from __future__ import annotations
 
 import html
-import io
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
-from bot.analysis.pool import WorkerPool
 from bot.config.edit import edit_feeds
 from bot.config.feeds import load_feeds
 from bot.config.settings import Settings
@@ -20,7 +18,6 @@ from bot.core.errors import ConfigError, NewsbotError
 from bot.core.htmltext import cut_html
 from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import discover_feeds, parse_feed
-from bot.pipeline.explain import load_article, report
 from bot.rules.edit import add_term, add_topic, edit_rules, remove_term
 from bot.telegram.commands import ChatUI
 from bot.telegram.conversation import Command, Conversation, Handler
@@ -36,6 +33,8 @@ COMMANDS = [
     ("test", "Admin: /test <url> – explain matches, alert nobody"),
     ("stats", "Admin: counts and queue depth"),
 ]
+# /test: the report for one URL, from the running service's fetcher, workers and rules.
+Explain = Callable[[str], Awaitable[str]]
 
 
 def _age(value: object) -> str:
@@ -48,10 +47,8 @@ def _age(value: object) -> str:
 class AdminUI:
     """Handlers for admins only; everyone else gets a clear refusal."""
 
-    def __init__(
-        self, ui: ChatUI, settings: Settings, fetcher: Fetcher, workers: WorkerPool
-    ) -> None:
-        self.ui, self.settings, self.fetcher, self.workers = ui, settings, fetcher, workers
+    def __init__(self, ui: ChatUI, settings: Settings, fetcher: Fetcher, explain: Explain) -> None:
+        self.ui, self.settings, self.fetcher, self.explain = ui, settings, fetcher, explain
         self.store = ui.store
 
     def admin_only(self, fn: Handler) -> Handler:
@@ -177,10 +174,8 @@ class AdminUI:
         if len(cmd.args) != 1 or not cmd.args[0].startswith(("http://", "https://")):
             await conv.reply("Usage: /test &lt;url&gt;")
             return
-        article = await load_article(cmd.args[0], self.fetcher, self.workers)
-        out = io.StringIO()
-        report(article, self.ui.rules.matcher, out)
-        await conv.reply(html.escape(out.getvalue().rstrip("\n")) or "(nothing)")
+        report = await self.explain(cmd.args[0])
+        await conv.reply(html.escape(report.rstrip("\n")) or "(nothing)")
 
     async def stats(self, cmd: Command, conv: Conversation) -> None:
         """Counts: feeds, items, outbox."""

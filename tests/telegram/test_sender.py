@@ -24,7 +24,7 @@ from bot.core.errors import (
     SendUnavailable,
 )
 from bot.core.message import MESSAGE_LIMIT
-from bot.telegram.sender import TelegramSender, translate
+from bot.telegram.sender import translate
 from tests.fakes.telegram_html import html_to_text
 from tests.helpers.chat import enqueue
 from tests.helpers.harness import Harness, rss
@@ -69,8 +69,8 @@ def quiet(harness: Harness) -> Harness:
 async def test_the_real_client_raises_only_newsbot_errors(quiet: Harness) -> None:
     api = quiet.telegram
     async with Service(quiet.settings()) as service:
-        assert service.app is not None
-        sender = TelegramSender(service.app.bot)
+        assert service.telegram is not None
+        sender = service.telegram.sender
         api.fail("sendMessage", 429, "Too Many Requests: retry after 3", retry_after=3)
         with pytest.raises(RetryLater) as wait:
             await sender.send(1, "hi")
@@ -98,9 +98,9 @@ async def test_the_real_client_raises_only_newsbot_errors(quiet: Harness) -> Non
 
 async def test_an_overlong_alert_is_cut_to_one_valid_message(quiet: Harness) -> None:
     async with Service(quiet.settings()) as service:
-        assert service.app is not None
+        assert service.telegram is not None
         text = '<b><a href="https://x.test/">' + "word &amp; " * 1000 + "</a></b>"
-        message_id = await TelegramSender(service.app.bot).send(8, text)
+        message_id = await service.telegram.sender.send(8, text)
     sent = quiet.telegram.sent[-1]
     shown = html_to_text(sent["text"])
     assert sent["message_id"] == message_id and len(shown) <= MESSAGE_LIMIT
