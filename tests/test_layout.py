@@ -6,15 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.helpers.harness import ROOT
 
 SCRIPT = ROOT / "tools" / "check_imports.py"
-# Strict: these start passing, and must be un-marked, when the seam lands.
-PTB_OUTSIDE = pytest.mark.xfail(
-    strict=True, reason="delivery and the service still import PTB (seam in progress)"
-)
 
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -23,7 +17,6 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     )
 
 
-@PTB_OUTSIDE
 def test_bot_has_no_import_cycles_and_keeps_its_layers() -> None:
     done = run(str(SCRIPT))
     assert done.returncode == 0, done.stdout + done.stderr
@@ -47,7 +40,6 @@ def test_the_cycle_check_finds_a_cycle(tmp_path: Path) -> None:
     assert all(m in found for m in ("bot.a", "bot.b", "bot.c")), found
 
 
-@PTB_OUTSIDE
 def test_python_telegram_bot_is_imported_only_under_bot_telegram() -> None:
     outside = [
         str(p.relative_to(ROOT))

@@ -19,7 +19,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from telegram.ext import Application
 
 from bot.analysis.pool import WorkerPool
 from bot.app.health import check as check_health
@@ -29,21 +28,15 @@ from bot.config.feeds import load_feeds
 from bot.config.settings import Settings
 from bot.core.errors import NewsbotError
 from bot.delivery.digest import Digester
-from bot.delivery.drain import (
-    ConsoleSender,
-    Deliverer,
-    GatedSender,
-    Sender,
-    ShuttingDown,
-    TelegramSender,
-)
+from bot.delivery.drain import Deliverer
+from bot.delivery.senders import ConsoleSender, GatedSender, Sender, ShuttingDown
 from bot.ingest.fetch import Fetcher
+from bot.pipeline.explain import explain_url
 from bot.pipeline.orchestrator import CycleReport, Pipeline
 from bot.pipeline.recorder import DryRunRecorder, StoreRecorder
 from bot.rules.live import LiveRules
 from bot.store import Store
-from bot.telegram.app import build_telegram
-from bot.telegram.runtime import ChatRuntime
+from bot.telegram.app import TelegramFront
 
 log = logging.getLogger(__name__)
 TICK_MAX_SECONDS = 30.0  # how often due feeds are looked for, at most
@@ -58,8 +51,7 @@ class Service:
 
     def __init__(self, settings: Settings, *, console: bool = False, dry_run: bool = False) -> None:
         self.settings, self.console, self.dry_run = settings, console, dry_run
-        self.app: Application | None = None
-        self.chat: ChatRuntime | None = None
+        self.telegram: TelegramFront | None = None
         self.metrics_server: MetricsServer | None = None
         self._jobs: set[asyncio.Task] = set()
         self._stopping = False
@@ -95,13 +87,10 @@ class Service:
         )
         sender: Sender = ConsoleSender()
         if not self.console:
-            self.app, self.ui = build_telegram(
-                s, self.store, self.rules, self.fetcher, self.workers
-            )
+            self.telegram = TelegramFront(s, self.store, self.rules, self.fetcher, self._explain)
             self.store.subs.sync_channels(s.telegram.channels)
-            await self.app.initialize()
-            sender = TelegramSender(self.app.bot)
-            self.chat = ChatRuntime(self.app, s, self.ui.menu)
+            await self.telegram.open()
+            sender = self.telegram.sender
         self.metrics = Metrics(
             outbox_depth=lambda: self._outbox("pending", "held"),
             alerts_queued=lambda: self._outbox("pending"),
@@ -117,11 +106,8 @@ class Service:
 
     async def close(self) -> None:
         """Release everything ``open`` acquired."""
-        if self.app is not None:
-            try:
-                await self.app.shutdown()
-            except RuntimeError as exc:  # the long-poll did not stop within the grace
-                log.warning("telegram_not_shut_down", extra={"error": str(exc)})
+        if self.telegram is not None:
+            await self.telegram.close()
         await self.fetcher.aclose()
         self.workers.close()
         self.store.close()
@@ -229,7 +215,7 @@ class Service:
             async with asyncio.timeout(SHUTDOWN_GRACE):
                 await asyncio.gather(self._stop_chat(), self._wait_jobs())
         except TimeoutError:
-            # Safe to abandon: nothing half-done is ever recorded (see bot/pipeline.py).
+            # Safe to abandon: nothing half-done is ever recorded (bot/pipeline/orchestrator.py).
             log.warning("shutdown_grace_exceeded", extra={"abandoned_jobs": len(self._jobs)})
             for task in self._jobs:
                 task.cancel()
@@ -271,15 +257,16 @@ class Service:
     async def _lead(self) -> None:
         """Take or keep leadership; only the leader answers Telegram and sends."""
         leading = self.leadership.check()
-        if self.chat is not None and leading != self.chat.running and not self._stopping:
+        front = self.telegram
+        if front is not None and leading != front.answering and not self._stopping:
             if leading:
-                self.chat.start()
+                front.start_answering()
             else:
-                await self.chat.stop()
+                await front.stop_answering()
 
     async def _stop_chat(self) -> None:
-        if self.chat is not None:
-            await self.chat.stop()
+        if self.telegram is not None:
+            await self.telegram.stop_answering()
 
     async def _deliver(self) -> None:
         # Re-checked before every round: a leader whose session was lost stops sending
@@ -308,8 +295,9 @@ class Service:
 
     def _tell_admins(self, text: str) -> None:
         """Tell every admin something they must act on (best effort)."""
-        if self.app is None:
-            return
-        text = text[:4000]
-        for admin in self.settings.telegram.admins:
-            asyncio.get_running_loop().create_task(self.app.bot.send_message(admin, text))
+        if self.telegram is not None:
+            self.telegram.tell_admins(text)
+
+    async def _explain(self, url: str) -> str:
+        """Admin ``/test``: this service's fetcher, workers and rules in force read one URL."""
+        return await explain_url(url, self.fetcher, self.workers, self.rules.matcher)

@@ -1,8 +1,9 @@
 """Frozen values that the stages pass to one another.
 
-Library objects (feedparser dicts, trafilatura output, telegram ``Update``s) are
-converted into these at one adapter each, so no stage depends on another
-library's shapes.
+Library objects (feedparser dicts, trafilatura output) are converted into these
+at one adapter each, so no stage depends on another library's shapes. (A
+Telegram ``Update`` becomes a ``bot.telegram.conversation.Command`` the same way,
+in ``bot.telegram.adapter``.)
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Digest mode: a chat's alerts batched into one message per hour or day.
 
-Held alerts are grouped by topic and split cleanly under Telegram's 4096
-characters. Building a digest queues its messages and retires the held alerts
+Held alerts are grouped by topic and split cleanly under Telegram's
+``MESSAGE_LIMIT``. Building a digest queues its messages and retires the held alerts
 in one transaction, so a crash either redoes the digest or leaves it queued.
 """
 
@@ -17,7 +17,7 @@ from bot.store import Store
 from bot.store.digests import DigestChat, HeldAlert
 
 log = logging.getLogger(__name__)
-PART_BUDGET = 3800  # visible characters per message, below Telegram's 4096
+PART_BUDGET = 3800  # visible characters of alert lines per part; headers fit in the rest
 TITLE_CHARS = 200
 
 

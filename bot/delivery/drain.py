@@ -1,15 +1,15 @@
-"""Delivery: send due outbox rows through Telegram (or the console), record the outcome.
+"""Delivery: send due outbox rows through a sender, record each outcome.
 
-Telegram error classes are handled most specific first, because ``BadRequest``
-and ``TimedOut`` subclass ``NetworkError``:
+The sender raises newsbot's own send errors (``bot.core.errors``), each handled
+in its own way:
 
-- ``RetryAfter``: flood control; the row waits as long as Telegram asks and the
+- ``RetryLater``: flood control; the row waits as long as Telegram asks and the
   round stops (sending more now would only extend the ban).
-- ``Forbidden``: the bot was blocked or removed; the chat is deactivated and its
-  pending alerts dropped, with the reason logged.
-- ``BadRequest``: the message itself was refused; it is marked failed, kept for admins.
-- ``ChatMigrated``: a group became a supergroup; its rows move to the new id.
-- ``TimedOut`` / ``NetworkError`` (incl. 5xx): retried with capped exponential
+- ``ChatGone``: the bot was blocked or removed, or the chat does not exist; the
+  chat is deactivated and its pending alerts dropped, with the reason logged.
+- ``MessageRefused``: the message itself was refused; it is marked failed, kept for admins.
+- ``ChatMoved``: a group became a supergroup; its rows move to the new id.
+- ``SendUnavailable`` (timeout, network, 5xx): retried with capped exponential
   backoff for as long as it takes. A timeout may hide a message that did arrive:
   that is the one duplicate window Telegram's API leaves open.
 
@@ -26,91 +26,17 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Collection
 from datetime import timedelta
-from typing import Protocol
-
-from telegram import Bot, LinkPreviewOptions
-from telegram.constants import ParseMode
-from telegram.error import (
-    BadRequest,
-    ChatMigrated,
-    Forbidden,
-    NetworkError,
-    RetryAfter,
-    TimedOut,
-)
 
 from bot.config.settings import AlertSettings
 from bot.core.clock import utcnow
-from bot.core.errors import NewsbotError
-from bot.delivery.render import plain
+from bot.core.errors import ChatGone, ChatMoved, MessageRefused, RetryLater, SendUnavailable
+from bot.core.message import GROUP_PER_MINUTE
+from bot.delivery.senders import Sender
 from bot.store import Store
 from bot.store.outbox import PendingAlert
 
 log = logging.getLogger(__name__)
 SEND_LANES = 8  # chats sent to at once; Telegram takes ~0.1 s to answer each send
-GROUP_PER_MINUTE = 20  # Telegram: at most 20 messages a minute to one group
-
-
-class Sender(Protocol):
-    """Sends one HTML message; returns Telegram's message id."""
-
-    async def send(self, chat_id: int, text: str) -> int:
-        """Send ``text`` to ``chat_id``."""
-        ...
-
-    async def edit(self, chat_id: int, message_id: int, text: str) -> None:
-        """Replace the text of a message sent earlier."""
-        ...
-
-
-class TelegramSender:
-    """Sends alerts as HTML with link previews off."""
-
-    def __init__(self, bot: Bot) -> None:
-        self.bot = bot
-
-    async def send(self, chat_id: int, text: str) -> int:
-        """Send through the Bot API; raises PTB's errors."""
-        message = await self.bot.send_message(
-            chat_id,
-            text,
-            parse_mode=ParseMode.HTML,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
-        )
-        return message.message_id
-
-    async def edit(self, chat_id: int, message_id: int, text: str) -> None:
-        """Edit in place (a story update: "also reported by …")."""
-        await self.bot.edit_message_text(
-            text,
-            chat_id=chat_id,
-            message_id=message_id,
-            parse_mode=ParseMode.HTML,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
-        )
-
-
-class ConsoleSender:
-    """Prints alerts to standard output (``newsbot run --console``)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.edits = 0
-
-    async def send(self, chat_id: int, text: str) -> int:
-        """Print the alert as plain text."""
-        self.count += 1
-        print(f"=== alert {self.count} ===\n{plain(text)}\n", flush=True)
-        return self.count
-
-    async def edit(self, chat_id: int, message_id: int, text: str) -> None:
-        """Print the updated alert."""
-        self.edits += 1
-        print(f"=== update to alert {message_id} ===\n{plain(text)}\n", flush=True)
-
-
-def _seconds(value: float | timedelta) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def round_robin(alerts: list[PendingAlert]) -> list[PendingAlert]:
@@ -127,10 +53,10 @@ class Deliverer:
     """Drains the outbox; safe to run repeatedly and after any crash.
 
     Pacing: at most one message per ``per_chat_interval_seconds`` to a chat (Telegram
-    allows about 1/s per chat); PTB's AIORateLimiter adds the 30/s overall and 20/min
-    per group limits, spaced evenly. After a flood-wait or an outage every send
-    pauses, so a storm costs the requests already in flight (at most ``SEND_LANES``),
-    not one per queued alert.
+    allows about 1/s per chat); the Telegram client's rate limiter adds the 30/s
+    overall and 20/min per group limits, spaced evenly (bot/telegram/app.py). After a
+    flood-wait or an outage every send pauses, so a storm costs the requests already
+    in flight (at most ``SEND_LANES``), not one per queued alert.
     """
 
     def __init__(
@@ -226,7 +152,7 @@ class Deliverer:
         # Counted from the answer, not the attempt: a send held up by the overall
         # limiter must not bring the chat's next one closer than the limits allow.
         # Groups and channels (negative ids) also get a rolling minute of at most
-        # GROUP_PER_MINUTE, stricter than PTB's group bucket, which so never waits
+        # GROUP_PER_MINUTE, stricter than the client's group bucket, which so never waits
         # while holding a send lane.
         now = self._clock()
         self._chat_ready[chat_id] = now + self.settings.per_chat_interval_seconds
@@ -247,32 +173,29 @@ class Deliverer:
         extra = {"chat_id": alert.chat_id, "alert_id": alert.id, "attempt": alert.attempts + 1}
         try:
             message_id = await self.sender.send(alert.chat_id, alert.full_text)
-        except RetryAfter as exc:
-            wait = _seconds(exc.retry_after)
-            outbox.retry_at(alert.id, utcnow() + timedelta(seconds=wait), str(exc))
-            self._pause(wait)
+        except RetryLater as exc:
+            outbox.retry_at(alert.id, utcnow() + timedelta(seconds=exc.seconds), str(exc))
+            self._pause(exc.seconds)
             self._report("flood_wait")
-            log.warning("telegram_flood_wait", extra={**extra, "retry_after": wait})
+            log.warning("telegram_flood_wait", extra={**extra, "retry_after": exc.seconds})
             return "stop"
-        except ChatMigrated as exc:
+        except ChatMoved as exc:
             subs.migrate(alert.chat_id, exc.new_chat_id)
             self._report("migrated")
             log.info("chat_migrated", extra={**extra, "new_chat_id": exc.new_chat_id})
             return "migrated"  # the row now belongs to the new id and is sent next round
-        except Forbidden as exc:
+        except ChatGone as exc:
             return self._give_up_on_chat(alert, str(exc), extra)
-        except BadRequest as exc:
-            if "chat not found" in str(exc).lower():
-                return self._give_up_on_chat(alert, str(exc), extra)
+        except MessageRefused as exc:
             outbox.mark_failed(alert.id, str(exc))
             self._report("refused")
             log.error("alert_refused", extra={**extra, "error": str(exc)})
             return "failed"
-        except (TimedOut, NetworkError) as exc:
+        except SendUnavailable as exc:
             wait = self.backoff(alert.attempts)
             outbox.retry_at(alert.id, utcnow() + timedelta(seconds=wait), str(exc))
             self._pause(wait)
-            self._report("timeout" if isinstance(exc, TimedOut) else "network")
+            self._report("timeout" if exc.timed_out else "network")
             log.warning(
                 "telegram_unavailable", extra={**extra, "error": str(exc), "retry_in": wait}
             )
@@ -287,19 +210,20 @@ class Deliverer:
         extra = {"chat_id": alert.chat_id, "alert_id": alert.id}
         try:
             await self.sender.edit(alert.chat_id, alert.message_id or 0, alert.full_text)
-        except RetryAfter as exc:
-            wait = _seconds(exc.retry_after)
-            self.store.outbox.retry_at(alert.id, utcnow() + timedelta(seconds=wait), str(exc))
-            self._pause(wait)
+        except RetryLater as exc:
+            self.store.outbox.retry_at(
+                alert.id, utcnow() + timedelta(seconds=exc.seconds), str(exc)
+            )
+            self._pause(exc.seconds)
             return "stop"
-        except BadRequest as exc:  # "not modified", "message to edit not found", too old
+        except MessageRefused as exc:  # "not modified", "message to edit not found", too old
             log.info("alert_edit_skipped", extra={**extra, "error": str(exc)})
-        except (TimedOut, NetworkError) as exc:
+        except SendUnavailable as exc:
             wait = self.backoff(alert.attempts)
             self.store.outbox.retry_at(alert.id, utcnow() + timedelta(seconds=wait), str(exc))
             self._pause(wait)
             return "stop"
-        except Forbidden as exc:
+        except ChatGone as exc:
             return self._give_up_on_chat(alert, str(exc), extra)
         self.store.outbox.mark_edited(alert.id)
         log.info("alert_edited", extra=extra)
@@ -312,33 +236,3 @@ class Deliverer:
         self._report("chat_gone")
         log.warning("chat_deactivated", extra={**extra, "error": reason})
         return "dropped"
-
-
-class ShuttingDown(NewsbotError):
-    """Raised instead of sending once stop was requested: the alert stays queued."""
-
-
-class GatedSender:
-    """Wraps the sender so that no send starts after ``close()``."""
-
-    def __init__(self, sender: Sender) -> None:
-        self.sender, self.is_open = sender, True
-
-    async def send(self, chat_id: int, text: str) -> int:
-        """Send, unless the service is stopping."""
-        if not self.is_open:
-            raise ShuttingDown("stopping: alert left in the outbox for the next start")
-        return await self.sender.send(chat_id, text)
-
-    async def edit(self, chat_id: int, message_id: int, text: str) -> None:
-        """Edit a sent alert, unless the service is stopping."""
-        if not self.is_open:
-            raise ShuttingDown("stopping: edit left in the outbox for the next start")
-        await self.sender.edit(chat_id, message_id, text)  # type: ignore[attr-defined]
-
-    def close(self) -> None:
-        """Refuse every later send."""
-        self.is_open = False
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.sender, name)  # e.g. ConsoleSender.count

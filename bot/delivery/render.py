@@ -2,20 +2,18 @@
 
 Feed and page text can contain anything (tags, ``&``, Markdown, a 10 kB title).
 Each piece is cut to a fixed budget *before* escaping, so the message can never
-exceed Telegram's 4096-character limit and never fails to parse.
+exceed Telegram's ``MESSAGE_LIMIT`` and never fails to parse.
 """
 
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import urlsplit
 
 from bot.core.models import Article, Hit, TopicMatch
 
-LIMIT = 4096
 TITLE_CHARS = 300
 SOURCE_CHARS = 80
 SNIPPET_RADIUS = 160
@@ -84,7 +82,7 @@ def render_alert(article: Article, found: Sequence[TopicMatch], wanted: set[str]
         lines += ["", snippet(article, first)]
     if article.text_source == "feed":
         lines += ["", "<i>Matched on the feed's own text: the article page could not be read.</i>"]
-    # The budgets above keep the visible text under ~2,800 characters, far below LIMIT.
+    # The budgets above keep the visible text under ~2,800 characters, far below MESSAGE_LIMIT.
     return "\n".join(lines)
 
 
@@ -92,8 +90,3 @@ def _first_hit(article: Article, found: Sequence[TopicMatch]) -> Hit | None:
     hits = [h for m in found for h in m.hits if h.field in ("body", "summary")]
     hits = hits or [h for m in found for h in m.hits]
     return min(hits, key=lambda h: (h.field != "body", h.start)) if hits else None
-
-
-def plain(message: str) -> str:
-    """An alert's HTML as terminal text (console alerts, dry runs)."""
-    return html.unescape(re.sub(r"<[^>]+>", "", message))

@@ -6,6 +6,7 @@ does), an HTML or text file, or standard input. Nothing is stored or sent.
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -84,3 +85,10 @@ def report(article: Article, matcher: Matcher, out: TextIO) -> int:
     untouched = len(matcher.rules.topics) - len(verdicts)
     print(f"{untouched} other topic(s): no term hit at all.", file=out)
     return sum(v.matched for v in verdicts)
+
+
+async def explain_url(url: str, fetcher: Fetcher, workers: WorkerPool, matcher: Matcher) -> str:
+    """The report for one URL (admin ``/test``), read by the running fetcher and workers."""
+    out = io.StringIO()
+    report(await load_article(url, fetcher, workers), matcher, out)
+    return out.getvalue()

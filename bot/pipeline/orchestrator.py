@@ -1,7 +1,7 @@
 """The orchestrator: one polling cycle, fetch -> parse -> extract -> match -> outbox.
 
-This is the only module that calls across stages. The scheduled job, ``newsbot
-once`` and the tests all run ``Pipeline.run_cycle``. Nothing is marked as seen
+The stages of a cycle meet here: the scheduled job, ``newsbot once`` and the
+tests all run ``Pipeline.run_cycle``. Nothing is marked as seen
 until its article, matches and outbox rows are stored in the same transaction,
 and a feed's HTTP validators are saved only after all its new items are, so a
 crash at any point means re-work on the next cycle, never a lost alert.

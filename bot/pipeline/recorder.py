@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol, TextIO
 
+from bot.core.htmltext import plain
 from bot.core.models import Article, Entry, FeedSource, FetchResult, TopicMatch
-from bot.delivery.render import plain
 from bot.store import Store
 
 UNCHANGED_BATCH = 200

@@ -1,1 +1,3 @@
-"""Everything that imports python-telegram-bot: the app, commands, admin, sender."""
+"""newsbot on Telegram. Only adapter, app, gates, runtime and sender import
+python-telegram-bot; the command handlers (commands, prefs, admin) are plain
+newsbot code behind ``conversation``'s ``Command`` and ``Conversation``."""

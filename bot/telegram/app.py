@@ -1,23 +1,32 @@
-"""The python-telegram-bot application: pointed at the configured Bot API, with every handler."""
+"""newsbot's Telegram front: the PTB application, its handlers, and the one object the
+service talks to (``TelegramFront``), so that no PTB type reaches ``bot/app``."""
 
 from __future__ import annotations
 
+import asyncio
+import html
 import logging
 
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
-from bot.analysis.pool import WorkerPool
 from bot.config.settings import TOKEN_ENV, Settings
 from bot.core.errors import ConfigError
-from bot.delivery.drain import GROUP_PER_MINUTE
+from bot.core.htmltext import split_html
+from bot.core.message import GROUP_PER_MINUTE, OVERALL_PER_SECOND
+from bot.delivery.senders import Sender
 from bot.ingest.fetch import Fetcher
 from bot.rules.live import LiveRules
 from bot.store import Store
-from bot.telegram.admin import AdminUI
+from bot.telegram.adapter import install
+from bot.telegram.admin import AdminUI, Explain
 from bot.telegram.commands import ChatUI
 from bot.telegram.gates import install_gates
 from bot.telegram.prefs import COMMANDS as PREFS_COMMANDS
 from bot.telegram.prefs import PrefsUI
+from bot.telegram.runtime import ChatRuntime
+from bot.telegram.sender import TelegramSender
 
 log = logging.getLogger(__name__)
 # Telegram allows about 30 messages/s per bot and 20/min per group. PTB's
@@ -26,7 +35,7 @@ log = logging.getLogger(__name__)
 # server counting per rolling second refuses with 429 (the benchmark saw 67).
 # A bucket of capacity 1 spaces messages evenly instead: 29/s. Groups get a
 # rolling minute in the Deliverer (bursts of 20, never 21 in 60 s).
-OVERALL_RATE = 29
+OVERALL_RATE = OVERALL_PER_SECOND - 1
 
 
 def build_application(settings: Settings) -> Application:
@@ -54,19 +63,68 @@ def build_application(settings: Settings) -> Application:
     )
 
 
-def build_telegram(
-    settings: Settings, store: Store, rules: LiveRules, fetcher: Fetcher, workers: WorkerPool
-) -> tuple[Application, ChatUI]:
-    """The application with the user, preference and admin commands and the gates."""
-    app = build_application(settings)
-    ui = ChatUI(store, rules)
-    ui.install(app)
-    PrefsUI(ui).install(app)
-    AdminUI(ui, settings, fetcher, workers).install(app)
-    ui.menu += PREFS_COMMANDS
-    install_gates(app, store, settings.telegram)
-    app.add_error_handler(_log_handler_error)
-    return app, ui
+class TelegramFront:
+    """Everything the service needs from Telegram, in plain methods.
+
+    ``open`` connects; ``start_answering`` / ``stop_answering`` follow leadership
+    (only the leader polls for updates); ``sender`` delivers alerts;
+    ``tell_admins`` notifies the admins; ``close`` disconnects.
+    """
+
+    def __init__(
+        self, settings: Settings, store: Store, rules: LiveRules, fetcher: Fetcher, explain: Explain
+    ) -> None:
+        self.app = build_application(settings)
+        ui = ChatUI(store, rules)
+        admin = AdminUI(ui, settings, fetcher, explain)
+        install(self.app, {**ui.commands(), **PrefsUI(ui).commands()}, ui.presses())
+        install(self.app, admin.commands(), {})
+        ui.menu += PREFS_COMMANDS
+        install_gates(self.app, store, settings.telegram)
+        self.app.add_error_handler(_log_handler_error)
+        self.admins = settings.telegram.admins
+        self.sender: Sender = TelegramSender(self.app.bot)
+        self._runtime = ChatRuntime(self.app, settings, ui.menu)
+        self._notices: set[asyncio.Task] = set()
+
+    async def open(self) -> None:
+        """Connect to the Bot API (``getMe``)."""
+        await self.app.initialize()
+
+    @property
+    def answering(self) -> bool:
+        """Polling for updates (or about to)."""
+        return self._runtime.running
+
+    def start_answering(self) -> None:
+        """Begin answering commands in the background; an outage only delays it."""
+        self._runtime.start()
+
+    async def stop_answering(self) -> None:
+        """Stop answering (leadership lost, or shutdown)."""
+        await self._runtime.stop()
+
+    def tell_admins(self, text: str) -> None:
+        """Tell every admin something (plain text) they must act on; best effort, not awaited."""
+        parts = split_html(html.escape(text, quote=False))
+        for admin in self.admins:
+            task = asyncio.get_running_loop().create_task(self._tell(admin, parts))
+            self._notices.add(task)
+            task.add_done_callback(self._notices.discard)
+
+    async def _tell(self, chat_id: int, parts: list[str]) -> None:
+        try:
+            for part in parts:
+                await self.app.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML)
+        except TelegramError as exc:
+            log.warning("admin_notice_failed", extra={"chat_id": chat_id, "error": str(exc)})
+
+    async def close(self) -> None:
+        """Disconnect; a long-poll that did not stop in time is logged, not raised."""
+        try:
+            await self.app.shutdown()
+        except RuntimeError as exc:  # the long-poll did not stop within the grace
+            log.warning("telegram_not_shut_down", extra={"error": str(exc)})
 
 
 async def _log_handler_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

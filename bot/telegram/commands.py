@@ -1,23 +1,18 @@
-"""Telegram commands: thin async handlers over the subscription store.
+"""Chat commands: thin async handlers over the subscription store.
 
-Each ``Update`` is converted to a frozen ``Command`` at one adapter
-(``command_from``); handlers never touch the ``Update`` beyond replying.
-Wrong use is answered with ``Usage: …``.
+Each handler takes a ``Command`` and a ``Conversation`` (``bot.telegram.conversation``);
+the adapter builds both from the update. Wrong use is answered with ``Usage: …``.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
-
+from bot.core.message import Button, Keyboard
 from bot.rules.live import LiveRules
 from bot.rules.model import Topic
 from bot.store import Store
+from bot.telegram.conversation import Command, Conversation, Handler
 
 COMMANDS = [
     ("start", "What this bot does, and topic buttons"),
@@ -27,47 +22,18 @@ COMMANDS = [
     ("unsubscribe", "Unsubscribe from a topic: /unsubscribe <topic>"),
     ("mysubs", "This chat's subscriptions"),
 ]
+TOGGLE = "toggle:"  # a topic button's callback data: TOGGLE + the topic id
 
 
-@dataclass(frozen=True, slots=True)
-class Command:
-    """What a handler needs from an update: who, where, and the arguments."""
-
-    chat_id: int
-    user_id: int | None
-    chat_type: str
-    args: tuple[str, ...]
-
-
-def command_from(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Command:
-    """The one adapter from PTB's ``Update`` to newsbot's ``Command``."""
-    chat = update.effective_chat
-    user = update.effective_user
-    return Command(
-        chat_id=chat.id if chat else 0,
-        user_id=user.id if user else None,
-        chat_type=chat.type if chat else "private",
-        args=tuple(context.args or ()),
-    )
-
-
-GROUP_TYPES = ("group", "supergroup")
-
-
-async def may_change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def may_change(cmd: Command, conv: Conversation) -> bool:
     """In groups only the group's admins may change what the group receives."""
-    cmd = command_from(update, context)
-    if cmd.chat_type not in GROUP_TYPES:
+    if not cmd.in_group or (cmd.user_id is not None and await conv.is_group_admin()):
         return True
-    if cmd.user_id is not None:
-        member = await context.bot.get_chat_member(cmd.chat_id, cmd.user_id)
-        if member.status in ("administrator", "creator"):
-            return True
     text = "Only this group's admins can change its subscriptions."
-    if update.callback_query:
-        await update.callback_query.answer(text, show_alert=True)
+    if cmd.is_press:
+        await conv.answer_callback(text, alert=True)
     else:
-        await reply(update, text)
+        await conv.reply(text)
     return False
 
 
@@ -87,64 +53,55 @@ class ChatUI:
         key = name.strip().casefold()
         return next((t for t in self.topics() if key in (t.id.casefold(), t.name.casefold())), None)
 
-    def keyboard(self, chat_id: int) -> InlineKeyboardMarkup:
+    def keyboard(self, chat_id: int) -> Keyboard:
         """One toggle button per topic, ticked when subscribed."""
         mine = set(self.store.subs.topics_of(chat_id))
-        rows = [
-            [
-                InlineKeyboardButton(
-                    f"{'✅' if t.id in mine else '➕'} {t.name}", callback_data=f"toggle:{t.id}"
-                )
-            ]
+        return tuple(
+            (Button(f"{'✅' if t.id in mine else '➕'} {t.name}", data=TOGGLE + t.id),)
             for t in self.topics()
-        ]
-        return InlineKeyboardMarkup(rows)
+        )
 
-    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def start(self, cmd: Command, conv: Conversation) -> None:
         """Welcome the chat and offer the topics as buttons."""
-        cmd = command_from(update, context)
         text = (
             "<b>newsbot</b> watches news feeds and alerts this chat within minutes when an "
             "article matches a topic you follow, in any language.\n\n"
             "Tap a topic to follow it, or use /subscribe &lt;topic&gt;. /help lists all commands."
         )
-        await reply(update, text, self.keyboard(cmd.chat_id))
+        await conv.reply(text, self.keyboard(cmd.chat_id))
 
-    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def help(self, cmd: Command, conv: Conversation) -> None:
         """List the commands."""
-        await reply(update, "\n".join(f"/{n} – {html.escape(t)}" for n, t in self.menu))
+        await conv.reply("\n".join(f"/{n} – {html.escape(t)}" for n, t in self.menu))
 
-    async def list_topics(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def list_topics(self, cmd: Command, conv: Conversation) -> None:
         """Describe each topic, with toggle buttons."""
-        cmd = command_from(update, context)
         lines = [
             f"<b>{html.escape(t.name)}</b> (<code>{t.id}</code>): {html.escape(t.description)}"
             for t in self.topics()
         ]
-        await reply(update, "\n\n".join(lines)[:3800], self.keyboard(cmd.chat_id))
+        await conv.reply("\n\n".join(lines), self.keyboard(cmd.chat_id))
 
-    async def subscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def subscribe(self, cmd: Command, conv: Conversation) -> None:
         """Subscribe this chat to a topic."""
-        await self._change(update, context, "subscribe")
+        await self._change(cmd, conv, "subscribe")
 
-    async def unsubscribe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def unsubscribe(self, cmd: Command, conv: Conversation) -> None:
         """Unsubscribe this chat from a topic."""
-        await self._change(update, context, "unsubscribe")
+        await self._change(cmd, conv, "unsubscribe")
 
-    async def _change(self, update: Update, context: ContextTypes.DEFAULT_TYPE, verb: str) -> None:
-        cmd = command_from(update, context)
-        if cmd.args and not await may_change(update, context):
+    async def _change(self, cmd: Command, conv: Conversation, verb: str) -> None:
+        if cmd.args and not await may_change(cmd, conv):
             return
         ids = ", ".join(t.id for t in self.topics())
         if not cmd.args:
-            await reply(update, f"Usage: /{verb} &lt;topic&gt;\nTopics: {ids}")
+            await conv.reply(f"Usage: /{verb} &lt;topic&gt;\nTopics: {ids}")
             return
         topic = self.find(" ".join(cmd.args))
         if topic is None:
-            await reply(
-                update,
+            await conv.reply(
                 f"Unknown topic '{html.escape(' '.join(cmd.args))}'.\n"
-                f"Usage: /{verb} &lt;topic&gt;\nTopics: {ids}",
+                f"Usage: /{verb} &lt;topic&gt;\nTopics: {ids}"
             )
             return
         name = html.escape(topic.name)
@@ -158,35 +115,31 @@ class ChatUI:
             text = (
                 f"Unsubscribed from <b>{name}</b>." if done else f"Not subscribed to <b>{name}</b>."
             )
-        await reply(update, text)
+        await conv.reply(text)
 
-    async def mysubs(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def mysubs(self, cmd: Command, conv: Conversation) -> None:
         """List this chat's subscriptions."""
-        cmd = command_from(update, context)
         names = {t.id: t.name for t in self.topics()}
         mine = [html.escape(names.get(t, t)) for t in self.store.subs.topics_of(cmd.chat_id)]
         text = ("Subscribed to: " + ", ".join(mine)) if mine else "No subscriptions yet: /topics"
-        await reply(update, text)
+        await conv.reply(text)
 
-    async def toggle(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def toggle(self, cmd: Command, conv: Conversation) -> None:
         """A topic button: flip the subscription and redraw the buttons."""
-        query = update.callback_query
-        cmd = command_from(update, context)
-        topic = self.find((query.data or "").removeprefix("toggle:")) if query else None
-        if query is None or topic is None:
-            if query:
-                await query.answer("That topic no longer exists.")
+        topic = self.find((cmd.data or "").removeprefix(TOGGLE))
+        if topic is None:
+            await conv.answer_callback("That topic no longer exists.")
             return
-        if not await may_change(update, context):
+        if not await may_change(cmd, conv):
             return
         if not self.store.subs.unsubscribe(cmd.chat_id, topic.id):
             self.store.subs.subscribe(cmd.chat_id, topic.id)
-        await query.answer()
-        await query.edit_message_reply_markup(self.keyboard(cmd.chat_id))
+        await conv.answer_callback()
+        await conv.edit_buttons(self.keyboard(cmd.chat_id))
 
-    def install(self, app: Application) -> None:
-        """Register every handler on ``app``."""
-        handlers: dict[str, Callable[..., Awaitable[None]]] = {
+    def commands(self) -> dict[str, Handler]:
+        """The ``/name`` commands this class answers."""
+        return {
             "start": self.start,
             "help": self.help,
             "topics": self.list_topics,
@@ -194,19 +147,7 @@ class ChatUI:
             "unsubscribe": self.unsubscribe,
             "mysubs": self.mysubs,
         }
-        for name, fn in handlers.items():
-            app.add_handler(CommandHandler(name, fn))
-        app.add_handler(CallbackQueryHandler(self.toggle, pattern=r"^toggle:"))
 
-
-def bot_commands(menu: list[tuple[str, str]]) -> list[BotCommand]:
-    """The menu Telegram shows, registered with setMyCommands at start-up."""
-    return [BotCommand(name, text[:256]) for name, text in menu]
-
-
-async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Answer in the chat the update came from, as HTML."""
-    if update.effective_message:
-        await update.effective_message.reply_text(
-            text, parse_mode=ParseMode.HTML, reply_markup=markup
-        )
+    def presses(self) -> dict[str, Handler]:
+        """The buttons this class answers, by the prefix of their data."""
+        return {TOGGLE: self.toggle}

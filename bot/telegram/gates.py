@@ -16,6 +16,7 @@ from telegram.ext import (
 
 from bot.config.settings import TelegramSettings
 from bot.store import Store
+from bot.telegram.adapter import UpdateConversation
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def install_gates(app: Application, store: Store, settings: TelegramSettings) ->
             return
         log.info("chat_refused", extra={"chat_id": chat.id})
         if update.effective_message and update.effective_message.text:
-            await update.effective_message.reply_text(
+            await UpdateConversation(update, context).reply(
                 "This is a private newsbot instance; ask its admin to add this chat."
             )
         raise ApplicationHandlerStop

@@ -6,11 +6,9 @@ import html
 import re
 from datetime import datetime, timedelta
 
-from telegram import Update
-from telegram.ext import Application, CommandHandler, ContextTypes
-
 from bot.core.clock import utcnow
-from bot.telegram.commands import ChatUI, command_from, may_change, reply
+from bot.telegram.commands import ChatUI, may_change
+from bot.telegram.conversation import Command, Conversation, Handler
 
 COMMANDS = [
     ("pause", "Stop all alerts to this chat"),
@@ -50,70 +48,61 @@ class PrefsUI:
     def __init__(self, ui: ChatUI) -> None:
         self.ui, self.subs = ui, ui.store.subs
 
-    async def pause(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def pause(self, cmd: Command, conv: Conversation) -> None:
         """Pause all alerts."""
-        if await may_change(update, context):
-            self.subs.set_paused(command_from(update, context).chat_id, True)
-            await reply(update, "Paused: no alerts until /resume.")
+        if await may_change(cmd, conv):
+            self.subs.set_paused(cmd.chat_id, True)
+            await conv.reply("Paused: no alerts until /resume.")
 
-    async def resume(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def resume(self, cmd: Command, conv: Conversation) -> None:
         """Resume alerts."""
-        if await may_change(update, context):
-            self.subs.set_paused(command_from(update, context).chat_id, False)
-            await reply(update, "Resumed: alerts are on again.")
+        if await may_change(cmd, conv):
+            self.subs.set_paused(cmd.chat_id, False)
+            await conv.reply("Resumed: alerts are on again.")
 
-    async def mode(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def mode(self, cmd: Command, conv: Conversation) -> None:
         """Show or set instant/hourly/daily delivery."""
-        cmd = command_from(update, context)
         if not cmd.args:
             now = self.subs.settings_of(cmd.chat_id)
             when = f" at {now.digest_at} UTC" if now.mode == "daily" else ""
-            await reply(update, f"Mode: {now.mode}{when}.\n{MODE_USAGE}")
+            await conv.reply(f"Mode: {now.mode}{when}.\n{MODE_USAGE}")
             return
         choice, rest = cmd.args[0].lower(), cmd.args[1:]
         clock = parse_clock(rest[0]) if choice == "daily" and len(rest) == 1 else None
         valid = (choice in ("instant", "hourly") and not rest) or clock is not None
         if not valid:
-            await reply(update, MODE_USAGE)
+            await conv.reply(MODE_USAGE)
             return
-        if await may_change(update, context):
+        if await may_change(cmd, conv):
             self.subs.set_mode(cmd.chat_id, choice, clock)
             text = {
                 "instant": "Alerts arrive as they happen.",
                 "hourly": "Alerts arrive as one digest per hour.",
             }.get(choice, f"Alerts arrive as one digest a day at {clock} UTC.")
-            await reply(update, text)
+            await conv.reply(text)
 
-    async def mute(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def mute(self, cmd: Command, conv: Conversation) -> None:
         """Mute a topic for a duration, or lift the mute."""
-        cmd = command_from(update, context)
         if len(cmd.args) != 2:
-            await reply(update, MUTE_USAGE)
+            await conv.reply(MUTE_USAGE)
             return
         topic = self.ui.find(cmd.args[0])
         off = cmd.args[1].lower() == "off"
         span = None if off else parse_duration(cmd.args[1])
         if topic is None or (span is None and not off):
             what = "Unknown topic" if topic is None else "Bad duration"
-            await reply(update, f"{what}: {html.escape(' '.join(cmd.args))}.\n{MUTE_USAGE}")
+            await conv.reply(f"{what}: {html.escape(' '.join(cmd.args))}.\n{MUTE_USAGE}")
             return
-        if await may_change(update, context):
+        if await may_change(cmd, conv):
             until: datetime | None = None if off else utcnow() + span  # type: ignore[operator]
             self.subs.mute(cmd.chat_id, topic.id, until)
             name = html.escape(topic.name)
-            await reply(
-                update,
+            await conv.reply(
                 f"<b>{name}</b> unmuted."
                 if off
-                else f"<b>{name}</b> muted until {until:%Y-%m-%d %H:%M} UTC.",
+                else f"<b>{name}</b> muted until {until:%Y-%m-%d %H:%M} UTC."
             )
 
-    def install(self, app: Application) -> None:
-        """Register the handlers."""
-        for name, fn in (
-            ("pause", self.pause),
-            ("resume", self.resume),
-            ("mode", self.mode),
-            ("mute", self.mute),
-        ):
-            app.add_handler(CommandHandler(name, fn))
+    def commands(self) -> dict[str, Handler]:
+        """The ``/name`` commands this class answers."""
+        return {"pause": self.pause, "resume": self.resume, "mode": self.mode, "mute": self.mute}

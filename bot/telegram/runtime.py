@@ -10,15 +10,21 @@ import asyncio
 import contextlib
 import logging
 
-from telegram import BotCommandScopeChat, Update
+from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.config.settings import Settings
+from bot.core.htmltext import cut_text
+from bot.core.message import COMMAND_DESCRIPTION_LIMIT
 from bot.telegram.admin import COMMANDS as ADMIN_COMMANDS
-from bot.telegram.commands import bot_commands
 
 log = logging.getLogger(__name__)
+
+
+def bot_commands(menu: list[tuple[str, str]]) -> list[BotCommand]:
+    """The menu Telegram shows, registered with setMyCommands at start-up."""
+    return [BotCommand(name, cut_text(text, COMMAND_DESCRIPTION_LIMIT)) for name, text in menu]
 
 
 class ChatRuntime:

@@ -7,25 +7,13 @@ service runs for months: Alembic is loaded only to migrate, the rules file forma
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
 
 from bot.store import Store
 from bot.store.engine import HEAD, alembic_config
-from tests.helpers.harness import ROOT
-
-
-def loaded(code: str, *modules: str) -> list[str]:
-    """Which of ``modules`` a fresh interpreter has imported after running ``code``."""
-    probe = f"{code}\nimport sys\nprint(' '.join(m for m in {modules!r} if m in sys.modules))"
-    out = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
-    assert out.returncode == 0, out.stderr
-    return out.stdout.split()
+from tests.helpers.process import loaded
 
 
 def test_head_is_alembics_head() -> None:

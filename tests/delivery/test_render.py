@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from bot.core.message import MESSAGE_LIMIT
 from bot.core.models import Article, Hit, TopicMatch
-from bot.delivery.render import LIMIT, render_alert
+from bot.delivery.render import render_alert
 from tests.helpers.chat import visible
 
 
@@ -38,7 +39,7 @@ def test_hostile_and_huge_text_stays_valid_and_short() -> None:
     found = [TopicMatch(f"t{i}", "T" * 500, hits) for i in range(40)]
     article = Article("javascript:alert(1)", title, "s" * 10_000, body, "S" * 5000, None, "feed")
     text = render_alert(article, found, set())
-    assert len(visible(text)) < LIMIT
+    assert len(visible(text)) < MESSAGE_LIMIT
     assert "javascript:" not in text and "<script>" not in text
     assert re.sub(r"</?(b|i|a)( href=\"[^\"]*\")?>", "", text).count("<") == 0
     assert "feed's own text" in text

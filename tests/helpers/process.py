@@ -1,4 +1,4 @@
-"""``newsbot`` as a child process, and polling waits that fail with the bot's log."""
+"""``newsbot`` as a child process, polling waits that fail with the bot's log, import probes."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 from bot.app.cli import _parser
 from tests.fakes.child_env import child_env
 from tests.fakes.telegram_api import DEFAULT_TOKEN
-from tests.helpers.harness import Harness
+from tests.helpers.harness import ROOT, Harness
 
 T = TypeVar("T")
 
@@ -110,3 +110,13 @@ def parses(argv: list[str]) -> bool:
     except SystemExit:
         return False
     return True
+
+
+def loaded(code: str, *modules: str) -> list[str]:
+    """Which of ``modules`` a fresh interpreter has imported after running ``code``."""
+    probe = f"{code}\nimport sys\nprint(' '.join(m for m in {modules!r} if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 
+from bot.core.message import MESSAGE_LIMIT
 from bot.rules.file import load_rules
+from tests.fakes.telegram_html import html_to_text
 from tests.helpers.chat import say
 from tests.helpers.harness import CORPUS, Harness, rss
 
@@ -120,3 +122,23 @@ async def test_allow_list_and_chat_migration(harness: Harness) -> None:
         await say(harness, USER, "/mysubs")  # a round trip, so the migration was handled
         assert service.store.subs.topics_of(supergroup) == ["csto"]
         assert service.store.subs.topics_of(group) == []
+
+
+async def test_a_long_notice_reaches_every_admin_whole(harness: Harness) -> None:
+    """tell_admins takes plain text of any length: escaped, split, nothing lost."""
+    setup(harness, admins=[ADMIN, ADMIN + 1])
+    text = "Rules edit refused: " + " ".join(f"<term{n}> & more" for n in range(1200))
+    async with harness.running() as service:
+        assert service.telegram is not None
+        service.telegram.tell_admins(text)
+
+        def arrived(chat: int) -> list[str]:
+            return [html_to_text(m["text"]) for m in harness.telegram.sent if m["chat_id"] == chat]
+
+        await harness.wait_sent(
+            lambda a: all("<term1199> & more" in "".join(arrived(c)) for c in (ADMIN, ADMIN + 1))
+        )
+    for chat in (ADMIN, ADMIN + 1):
+        parts = arrived(chat)
+        assert len(parts) >= 5 and all(len(p) <= MESSAGE_LIMIT for p in parts)
+        assert " ".join(parts).split() == text.split()

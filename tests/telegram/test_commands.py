@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import yaml
 
 from bot.core.clock import utcnow
+from bot.core.message import MESSAGE_LIMIT
 from bot.delivery.digest import PART_BUDGET, render_digest
 from bot.store.digests import HeldAlert
 from tests.fakes.telegram_api import FakeBotAPI
+from tests.fakes.telegram_html import html_to_text
 from tests.helpers.chat import enqueue, say, visible
 from tests.helpers.harness import Harness, rss
 
@@ -52,6 +55,32 @@ async def test_start_help_topics_and_buttons(chat: Harness) -> None:
         assert service.store.subs.topics_of(USER) == []
         menu = {c["command"] for c in api.commands or []}
         assert {"start", "help", "topics", "subscribe", "mute", "mode"} <= menu
+
+
+async def test_a_20_kb_reply_arrives_as_several_valid_messages(chat: Harness) -> None:
+    """/topics with 40 long descriptions (escapes, an astral flag): split, never refused."""
+    topics = [
+        {
+            "id": f"t{n}",
+            "name": f"Topic {n}",
+            "description": f"Topic {n} 🇰🇿 <watch> & follow: " + "news from the region " * 30,
+            "any": [f"zzterm{n}"],
+        }
+        for n in range(40)
+    ]
+    (chat.config / "rules.yaml").write_text(yaml.safe_dump({"version": 1, "topics": topics}))
+    api = chat.telegram
+    async with chat.running():
+        api.push_message(USER, "/topics")
+        await chat.wait_sent(lambda a: any(m["reply_markup"] for m in a.sent))
+    replies = [m for m in api.sent if m["chat_id"] == USER]
+    assert sum(len(m["text"]) for m in replies) > 20_000 and len(replies) >= 5
+    shown = [html_to_text(m["text"]) for m in replies]  # each valid (the fake refuses others)
+    assert all(len(s.encode("utf-16-le")) // 2 <= MESSAGE_LIMIT for s in shown)
+    for topic in topics:
+        assert sum(f"{topic['description'].strip()}" in s for s in shown) == 1, "whole, once"
+    assert [bool(m["reply_markup"]) for m in replies] == [False] * (len(replies) - 1) + [True]
+    assert len(buttons(replies[-1])) == 40, "the buttons come under the last part"
 
 
 async def test_subscribe_unsubscribe_mysubs_and_usage(chat: Harness) -> None:
