@@ -6,6 +6,7 @@ the real python-telegram-bot client, real httpx, real trafilatura and SQLite.
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from bot.pipeline import orchestrator as pipeline
@@ -65,6 +66,7 @@ async def test_subscribe_poll_extract_match_alert_once_and_not_after_restart(
     assert len(api.sent) == sent_before, "a restart on the same state must not re-alert"
 
 
+@pytest.mark.slow  # three polls of a feed that hangs until its 2 s deadline
 async def test_failing_feeds_do_not_stop_the_others_and_304_costs_no_parse(
     harness: Harness, monkeypatch
 ) -> None:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from alembic.script import ScriptDirectory
 
 from bot.store import Store
@@ -32,6 +33,7 @@ def test_head_is_alembics_head() -> None:
     assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD
 
 
+@pytest.mark.process
 def test_a_current_store_opens_without_alembic(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
     Store.open(url).close()  # a new store: migrated by Alembic
@@ -42,5 +44,6 @@ def test_a_current_store_opens_without_alembic(tmp_path: Path) -> None:
     assert loaded(code, "alembic") == []
 
 
+@pytest.mark.process
 def test_an_extraction_worker_imports_no_settings_or_rules_file_format() -> None:
     assert loaded("import bot.analysis.page", "pydantic", "yaml", "sqlalchemy", "telegram") == []

@@ -55,6 +55,7 @@ def serve_faults(site: LoopbackSite) -> None:
     site.redirect("/private.xml", "http://192.168.1.10/feed.xml")
 
 
+@pytest.mark.slow  # every fault, deadlines included, plus 200 MB streamed and refused
 async def test_every_fault_is_a_clear_per_feed_status_and_the_cycle_completes(
     harness: Harness,
 ) -> None:
@@ -110,6 +111,7 @@ def _fixture_headers(text: str) -> dict[str, str]:
     reason=f"feedparser's fixture corpus is not at {FIXTURES} (shared/corpora beside the "
     "checkout, or set NEWSBOT_TEST_CORPORA)",
 )
+@pytest.mark.slow  # 2,100 files
 async def test_feedparser_fixture_corpus_goes_through_fetch_and_parse(site: LoopbackSite) -> None:
     files = sorted(FIXTURES.rglob("*.xml"))
     assert len(files) > 2000

@@ -105,6 +105,7 @@ async def test_edited_title_or_changed_guid_does_not_re_alert(harness: Harness) 
         assert (await console_cycle(harness))[1] == 0, variant
 
 
+@pytest.mark.slow  # real time: the broken threshold, then back-offs and recovery polls
 async def test_a_feed_broken_for_long_is_reported_once_and_its_recovery_too(
     harness: Harness,
 ) -> None:
