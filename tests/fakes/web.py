@@ -237,19 +237,17 @@ class LoopbackSite(LoopbackServer):
         decompressed_size: int,
         coding: str = "gzip",
         *,
-        label: str | None = None,
         content_type: str = HTML,
     ) -> None:
         """A small body that inflates to ``decompressed_size`` zero bytes.
 
         ``coding`` lists the layers in the order applied, as Content-Encoding does
         (``"gzip, gzip"`` is gzip over gzip); ``raw-deflate`` is deflate without
-        zlib's wrapper, which some servers send. ``label`` is the Content-Encoding
-        header to send (default: ``coding``, with raw-deflate called deflate).
+        zlib's wrapper, which some servers send, and is labelled ``deflate``.
         """
         codings = tuple(c.strip() for c in coding.split(","))
         data = compressed_zeros(decompressed_size, codings)
-        header = label or ", ".join(c.replace("raw-deflate", "deflate") for c in codings)
+        header = ", ".join(c.replace("raw-deflate", "deflate") for c in codings)
         headers = {"Content-Type": content_type, "Content-Encoding": header}
         self._set(path, lambda h, _: h.send_simple(200, headers, data))
 
