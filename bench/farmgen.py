@@ -7,10 +7,10 @@ comment thread, a footer, analytics and hydration scripts), in German, English o
 Russian filler text drawn from a seeded RNG.
 
 A share of the articles (``on_topic``, default 5 %) is about the shipped topics:
-paragraphs drawn from the seed report (shared/seed) and from the positive
-articles of tests/corpus/articles.yaml, each made unique by a filler sentence (so
-trafilatura's cross-page de-duplication never drops them), between filler
-paragraphs. A share of off-topic pages (``teaser_share``) carries an on-topic
+paragraphs drawn from the wire report of tests/corpus/wire and from the
+positive articles of tests/corpus/articles.yaml, each made unique by a filler
+sentence (so trafilatura's cross-page de-duplication never drops them), between
+filler paragraphs. A share of off-topic pages (``teaser_share``) carries an on-topic
 headline in the sidebar only, as real regional outlets do: those pages mention
 a topic term in the raw HTML but must not match after extraction.
 """
@@ -28,7 +28,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SEED = ROOT.parent / "shared" / "seed" / "article-2022-01-13-csto-kazakhstan.txt"
+WIRE = ROOT / "tests" / "corpus" / "wire" / "csto-withdrawal-2022-01-13.txt"
 CORPUS = ROOT / "tests" / "corpus" / "articles.yaml"
 
 _DE = """
@@ -135,10 +135,10 @@ def load_positives(matcher) -> Positives:
     from bot.core.models import Article
 
     pos = Positives()
-    seed = SEED.read_text(encoding="utf-8").split("\n\n")
-    # The seed's first block is a date stamp and photo-gallery line; keep the report.
-    pos.paragraphs += [p.strip() for p in seed[1:] if len(p.split()) >= 12]
-    pos.titles.append("OVKS beginnt mit Truppenabzug aus Kasachstan")
+    # The headline, then paragraphs, each separated by a blank line.
+    headline, *paragraphs = WIRE.read_text(encoding="utf-8").strip().split("\n\n")
+    pos.titles.append(headline.strip())
+    pos.paragraphs += [p.strip() for p in paragraphs if len(p.split()) >= 12]
     for art in yaml.safe_load(CORPUS.read_text(encoding="utf-8"))["articles"]:
         if not art.get("expect") or "kazakhstan" not in art["expect"]:
             continue

@@ -2,6 +2,10 @@
 
 Nothing here reaches the internet: pytest-socket (see pyproject.toml) makes any
 connection to a non-loopback address fail the test loudly.
+
+Markers (registered in pyproject.toml): a test of a slow kind (``process``,
+``postgres``, ``replicas``, ``container``) is marked ``slow`` too, and one that uses
+the ``pg_url`` fixture ``postgres``, so ``pytest -m "not slow"`` is the fast subset.
 """
 
 from __future__ import annotations
@@ -15,6 +19,17 @@ from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeBotAPI
 from tests.fakes.web import LoopbackSite
 from tests.helpers.harness import Harness
 from tests.helpers.pg import pg_url  # noqa: F401  (a fixture for every test module)
+
+SLOW_KINDS = ("process", "postgres", "replicas", "container")
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "pg_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+        if any(item.get_closest_marker(kind) for kind in SLOW_KINDS):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

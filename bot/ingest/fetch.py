@@ -2,7 +2,8 @@
 
 Every request has a total deadline (httpx's read timeout is per chunk, so a
 slow-drip server could otherwise hold a request forever), a body-size cap that is
-enforced while streaming (after gzip decoding), and a descriptive User-Agent.
+enforced while streaming, on the raw bytes and on their decoding (which is ours,
+capped per call: bot.ingest.decompress), and a descriptive User-Agent.
 Politeness: a global bound on requests in flight, at most ``per_host_concurrency``
 per host, and ``per_host_interval_seconds`` between requests to one host. The SSRF
 guard (bot.ingest.netguard) vets every address at connect time, redirects included.
@@ -23,6 +24,7 @@ import httpx
 from bot.config.settings import FetchSettings
 from bot.core.errors import FetchError
 from bot.core.models import FetchResult
+from bot.ingest.decompress import ACCEPT_ENCODING, BodyTooLarge, CappedBody, ContentCodingError
 from bot.ingest.netguard import AllowPolicy, BlockedAddressError, GuardedBackend, guarded_transport
 
 log = logging.getLogger(__name__)
@@ -174,6 +176,8 @@ class Fetcher:
                 slot.release()
 
     async def _stream(self, url: str, headers: dict[str, str], max_bytes: int) -> FetchResult:
+        # Only the codings CappedBody decodes, whatever httpx would offer on its own.
+        headers = {**headers, "Accept-Encoding": ACCEPT_ENCODING}
         async with self.client.stream("GET", url, headers=headers) as resp:
             final = str(resp.url)
             permanent = bool(resp.history) and all(r.status_code in PERMANENT for r in resp.history)
@@ -205,14 +209,18 @@ class Fetcher:
 
 
 async def _read_capped(resp: httpx.Response, url: str, max_bytes: int) -> bytes:
+    """The body, decoded by us from the raw stream so that no chunk inflates past the cap."""
     declared = resp.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise FetchError(
             f"{url}: body of {declared} bytes exceeds the cap of {max_bytes}", kind="too_large"
         )
-    body = bytearray()
-    async for chunk in resp.aiter_bytes():
-        body += chunk
-        if len(body) > max_bytes:
-            raise FetchError(f"{url}: body exceeds the cap of {max_bytes} bytes", kind="too_large")
-    return bytes(body)
+    try:
+        body = CappedBody(resp.headers.get("Content-Encoding", ""), max_bytes)
+        async for chunk in resp.aiter_raw():
+            body.feed(chunk)
+    except BodyTooLarge as exc:
+        raise FetchError(f"{url}: {exc}", kind="too_large") from None
+    except ContentCodingError as exc:
+        raise FetchError(f"{url}: {exc}", kind="encoding") from None
+    return body.result()

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.analysis.pool import WorkerPool
 from bot.config.settings import ExtractSettings
 from tests.helpers.harness import ROOT
@@ -23,6 +25,7 @@ def worker_pid(_job: int) -> int:
     return os.getpid()
 
 
+@pytest.mark.slow  # retires and restarts whole worker pools many times
 async def test_a_backlog_far_beyond_the_recycle_quota_completes() -> None:
     extractor = WorkerPool(ExtractSettings(workers=2, max_tasks_per_child=3))
     try:
@@ -37,6 +40,7 @@ async def test_a_backlog_far_beyond_the_recycle_quota_completes() -> None:
     assert len(per_process) >= 40 // 6, "fresh workers took over"
 
 
+@pytest.mark.process
 def test_closing_with_jobs_queued_does_not_hang_exit(tmp_path: Path) -> None:
     marker = tmp_path / "busy"
     code = f"""

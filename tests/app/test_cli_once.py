@@ -26,6 +26,7 @@ def test_once_first_sight_then_alert_once_and_dry_run_changes_nothing(
     harness.write(["/feed.xml"])
     assert once(harness) == 0
     assert "=== alert" not in capsys.readouterr().out
+    assert site.hits("/feed.xml") == 1, "the feed was polled (and was empty)"
 
     site.route("/feed.xml", rss([{**ITEM, "link": site.url("/missing-page")}]))
     assert once(harness, "--dry-run") == 0
@@ -33,6 +34,7 @@ def test_once_first_sight_then_alert_once_and_dry_run_changes_nothing(
     assert "=== would send to chat 0 ===" in out
     assert "Tokajew: OVKS-Truppen verlassen Kasachstan" in out
     assert "feed's own text" in out  # the page 404s, so the feed text stood in
+    assert site.hits("/missing-page") == 1
 
     assert once(harness) == 0  # the dry run recorded nothing: the real run alerts
     out = capsys.readouterr().out
@@ -41,6 +43,8 @@ def test_once_first_sight_then_alert_once_and_dry_run_changes_nothing(
 
     assert once(harness) == 0
     assert "=== alert" not in capsys.readouterr().out
+    assert site.hits("/feed.xml") == 4, "polled again: the item is known, not missed"
+    assert site.hits("/missing-page") == 2, "and not analysed again"
 
 
 def test_once_without_token_or_console_refuses(

@@ -6,6 +6,7 @@ the real python-telegram-bot client, real httpx, real trafilatura and SQLite.
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from bot.pipeline import orchestrator as pipeline
@@ -59,12 +60,15 @@ async def test_subscribe_poll_extract_match_alert_once_and_not_after_restart(
     assert "feed's own text" not in text  # the page itself was extracted
     assert api.commands and {c["command"] for c in api.commands} >= {"subscribe", "mysubs"}
 
-    sent_before = len(api.sent)
+    sent_before, polls = len(api.sent), site.hits("/feed.xml")
     async with harness.running() as service:
-        await service.pipeline.wait_cycles(2)
+        await site.wait_for_async(lambda s: s.hits("/feed.xml") >= polls + 2, 20)
+        await service.pipeline.wait_cycles(service.pipeline.cycles + 1)  # the last one recorded
     assert len(api.sent) == sent_before, "a restart on the same state must not re-alert"
+    assert service.store.outbox.counts() == {"sent": 1}, "nothing queued for later either"
 
 
+@pytest.mark.slow  # three polls of a feed that hangs until its 2 s deadline
 async def test_failing_feeds_do_not_stop_the_others_and_304_costs_no_parse(
     harness: Harness, monkeypatch
 ) -> None:

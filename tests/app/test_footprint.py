@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic.script import ScriptDirectory
 
 from bot.store import Store
@@ -20,6 +21,7 @@ def test_head_is_alembics_head() -> None:
     assert ScriptDirectory.from_config(alembic_config()).get_current_head() == HEAD
 
 
+@pytest.mark.process
 def test_a_current_store_opens_without_alembic(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
     Store.open(url).close()  # a new store: migrated by Alembic
@@ -30,5 +32,6 @@ def test_a_current_store_opens_without_alembic(tmp_path: Path) -> None:
     assert loaded(code, "alembic") == []
 
 
+@pytest.mark.process
 def test_an_extraction_worker_imports_no_settings_or_rules_file_format() -> None:
     assert loaded("import bot.analysis.page", "pydantic", "yaml", "sqlalchemy", "telegram") == []

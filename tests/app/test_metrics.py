@@ -43,6 +43,7 @@ def server(metrics: Metrics) -> Iterator[MetricsServer]:
 def test_port_zero_binds_a_real_port(server: MetricsServer) -> None:
     assert server.port > 0
     assert server.url == f"http://127.0.0.1:{server.port}"
+    assert get(server, "/metrics").status_code == 200, "and serves on it"
 
 
 def test_counters_come_out_of_the_scrape(metrics: Metrics, server: MetricsServer) -> None:
@@ -140,3 +141,5 @@ def test_stop_releases_the_port(metrics: Metrics) -> None:
     server.stop()  # idempotent
     with pytest.raises(httpx.ConnectError):
         get(MetricsServer(metrics, port=port), "/metrics")
+    with MetricsServer(metrics, port=port) as again:  # the port is free to bind again
+        assert again.port == port and get(again, "/metrics").status_code == 200

@@ -127,10 +127,12 @@ async def test_metrics_port_in_use_is_a_clear_error(harness: Harness) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        harness.write(["/feed.xml"], metrics_port=taken.getsockname()[1])
+        port = taken.getsockname()[1]
+        harness.write(["/feed.xml"], metrics_port=port)
         async with Service(harness.settings()) as service:
-            with pytest.raises(NewsbotError, match="metrics server cannot listen"):
+            with pytest.raises(NewsbotError, match=f"metrics server cannot listen on .*:{port}"):
                 await service.serve(asyncio.Event())
+            assert service.pipeline.cycles == 0, "refused before any polling"
 
 
 # ---------------------------------------------------------------- stopping
@@ -175,8 +177,12 @@ async def test_stop_lets_a_cycle_finish_within_the_grace_and_sends_nothing_new(
         assert service.pipeline.cycles == 1
     assert not [m for m in api.sent if m["chat_id"] == CHAT]
 
-    async with harness.running():
+    async with harness.running() as service:
         await harness.wait_sent(lambda a: any(m["chat_id"] == CHAT for m in a.sent))
+        await service.pipeline.wait_cycles(service.pipeline.cycles + 1)
+    alerts = [m["text"] for m in api.sent if m["chat_id"] == CHAT]
+    assert len(alerts) == 1 and link in alerts[0], "the held alert, sent once"
+    assert site.hits("/a/1") == 1, "recorded before the stop: not fetched again"
 
 
 # ---------------------------------------------------------------- state backup / restore

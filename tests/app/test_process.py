@@ -35,6 +35,8 @@ from tests.helpers.process import Bot, wait_until
 CHAT = 5151
 STOP_LIMIT = 10.0  # seconds from SIGTERM to exit, at most
 
+pytestmark = pytest.mark.process  # every test runs `newsbot run` as a child
+
 
 @pytest.fixture
 def bot(harness: Harness) -> Iterator[Bot]:

@@ -336,6 +336,8 @@ def assert_each_alerted_once(cluster: Cluster, expected: set[str]) -> None:
         assert not repeated, f"chat {chat}: alerted more than once: {repeated}"
 
 
+@pytest.mark.replicas
+@pytest.mark.process
 @pytest.mark.parametrize("count", [2, 3])
 def test_replicas_share_a_farm_with_no_lost_and_no_duplicate_alert(
     cluster: Cluster, site: LoopbackSite, count: int
@@ -381,6 +383,8 @@ def test_replicas_share_a_farm_with_no_lost_and_no_duplicate_alert(
     )
 
 
+@pytest.mark.replicas
+@pytest.mark.process
 def test_a_replica_killed_mid_cycle_loses_nothing(cluster: Cluster, site: LoopbackSite) -> None:
     farm = Farm(site, feeds=8)
     replicas = cluster.start(2, farm, LEASE)
@@ -425,6 +429,8 @@ def test_a_replica_killed_mid_cycle_loses_nothing(cluster: Cluster, site: Loopba
     assert survivor.leads(), "the survivor leads (it did already, or took over)"
 
 
+@pytest.mark.replicas
+@pytest.mark.process
 def test_killing_the_leader_moves_telegram_to_another_replica(
     cluster: Cluster, site: LoopbackSite, telegram: FakeBotAPI
 ) -> None:

@@ -19,6 +19,10 @@ from typing import Any, Self
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # never wait for handlers that hang on purpose
+    # socketserver's default backlog of 5 overflows when a cycle opens ten connections
+    # at once on a loaded machine; the dropped SYN is retried after 1 s, which is the
+    # tests' connect timeout, so a feed failed with "timeout" at random.
+    request_queue_size = 128
 
     def __init__(self, addr: tuple[str, int], handler: type, owner: LoopbackServer) -> None:
         self.owner = owner

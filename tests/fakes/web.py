@@ -7,6 +7,7 @@ Routes can be changed at any time and take effect on the next request.
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -91,18 +92,30 @@ def _not_modified(headers: dict[str, str], etag: str | None, last_modified: str 
         return False
 
 
-def _gzip_zeros(size: int) -> bytes:
-    """Gzip ``size`` zero bytes one block at a time, never holding the inflated data."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)  # wbits 31 = gzip container
+# zlib's wbits for each Content-Encoding a bomb can be built with.
+_WBITS = {"gzip": 31, "deflate": 15, "raw-deflate": -15}
+
+
+def compress(chunks: Iterable[bytes | memoryview], coding: str) -> bytes:
+    """``chunks`` compressed as one stream: gzip, deflate (zlib), raw-deflate or br."""
+    if coding == "br":
+        import brotli  # optional; only the br tests (which skip without it) ask for it
+
+        brotler = brotli.Compressor(quality=5)
+        return b"".join([*(brotler.process(bytes(c)) for c in chunks), brotler.finish()])
+    compressor = zlib.compressobj(9, zlib.DEFLATED, _WBITS[coding])
+    return b"".join([*(compressor.compress(c) for c in chunks), compressor.flush()])
+
+
+@functools.cache  # tests ask for the same bombs again and again
+def compressed_zeros(size: int, codings: tuple[str, ...]) -> bytes:
+    """``size`` zero bytes under each coding in turn, never holding the inflated data."""
     block = memoryview(bytes(1 << 20))
-    parts = []
-    remaining = size
-    while remaining > 0:
-        step = min(remaining, len(block))
-        parts.append(compressor.compress(block[:step]))
-        remaining -= step
-    parts.append(compressor.flush())
-    return b"".join(parts)
+    steps = (block[: min(len(block), size - start)] for start in range(0, size, len(block)))
+    data = compress(steps, codings[0])
+    for coding in codings[1:]:
+        data = compress([data], coding)
+    return data
 
 
 class LoopbackSite(LoopbackServer):
@@ -216,8 +229,26 @@ class LoopbackSite(LoopbackServer):
 
     def gzip_bomb(self, path: str, decompressed_size: int, *, content_type: str = HTML) -> None:
         """A small ``Content-Encoding: gzip`` body that inflates to ``decompressed_size``."""
-        data = _gzip_zeros(decompressed_size)
-        headers = {"Content-Type": content_type, "Content-Encoding": "gzip"}
+        self.bomb(path, decompressed_size, content_type=content_type)
+
+    def bomb(
+        self,
+        path: str,
+        decompressed_size: int,
+        coding: str = "gzip",
+        *,
+        content_type: str = HTML,
+    ) -> None:
+        """A small body that inflates to ``decompressed_size`` zero bytes.
+
+        ``coding`` lists the layers in the order applied, as Content-Encoding does
+        (``"gzip, gzip"`` is gzip over gzip); ``raw-deflate`` is deflate without
+        zlib's wrapper, which some servers send, and is labelled ``deflate``.
+        """
+        codings = tuple(c.strip() for c in coding.split(","))
+        data = compressed_zeros(decompressed_size, codings)
+        header = ", ".join(c.replace("raw-deflate", "deflate") for c in codings)
+        headers = {"Content-Type": content_type, "Content-Encoding": header}
         self._set(path, lambda h, _: h.send_simple(200, headers, data))
 
     @property

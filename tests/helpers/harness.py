@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 from collections.abc import AsyncIterator, Callable
 from email.utils import format_datetime
@@ -21,9 +22,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 CORPUS = ROOT / "tests" / "corpus"
+# A wire report and an outlet's edited copy, written for these tests (tests/corpus/wire).
+WIRE = CORPUS / "wire" / "csto-withdrawal-2022-01-13.txt"
+OUTLET_COPY = CORPUS / "wire" / "csto-withdrawal-2022-01-13.outlet.txt"
+# Other people's corpora live beside the checkout, never in it; tests that read them
+# skip when they are absent. NEWSBOT_TEST_CORPORA points elsewhere (e.g. from a worktree).
+CORPORA = Path(os.environ.get("NEWSBOT_TEST_CORPORA") or ROOT.parent / "shared" / "corpora")
 
 
-SEED = ROOT.parent / "shared" / "seed" / "article-2022-01-13-csto-kazakhstan.txt"
+def story(path: Path) -> tuple[str, list[str]]:
+    """A story of tests/corpus/wire: its headline and its paragraphs."""
+    headline, *paragraphs = path.read_text(encoding="utf-8").strip().split("\n\n")
+    return headline.strip(), [p.strip() for p in paragraphs]
 
 
 def rss(items: list[dict[str, Any]], title: str = "Test feed") -> str:

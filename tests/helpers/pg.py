@@ -10,9 +10,8 @@ When the server is unreachable the tests that need it are skipped, with the
 reason, on a developer's machine, and fail in CI (``CI`` set, as every CI
 system does), so CI can never pass by silently skipping them.
 
-Use it by importing the fixture into a test module::
-
-    from tests.pg import pg_url  # noqa: F401  (a pytest fixture)
+tests/conftest.py imports the fixture for every test module, and marks each test
+that uses it ``postgres`` (so also ``slow``: ``pytest -m "not postgres"`` leaves them out).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Feed polling under hostile conditions: every fault ends as a clear per-feed status.
 
-Also runs feedparser's whole fixture corpus (../shared/corpora) through fetch and
-parse over loopback: each file yields items or a per-feed error, nothing escapes.
+Also runs feedparser's whole fixture corpus (../shared/corpora, beside the checkout)
+through fetch and parse over loopback: each file yields items or a per-feed error,
+nothing escapes. Without the corpus that test skips and says where it looked.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import parse_feed
 from bot.store.schema import feeds as feeds_table
 from tests.fakes.web import LoopbackSite
-from tests.helpers.harness import ROOT, Harness, rss
+from tests.helpers.harness import CORPORA, Harness, rss
 
-FIXTURES = ROOT.parent / "shared" / "corpora" / "feedparser-fixtures"
+FIXTURES = CORPORA / "feedparser-fixtures"
 FAULTS = {
     "/500.xml": "http_500",
     "/404.xml": "http_404",
@@ -54,6 +55,7 @@ def serve_faults(site: LoopbackSite) -> None:
     site.redirect("/private.xml", "http://192.168.1.10/feed.xml")
 
 
+@pytest.mark.slow  # every fault, deadlines included, plus 200 MB streamed and refused
 async def test_every_fault_is_a_clear_per_feed_status_and_the_cycle_completes(
     harness: Harness,
 ) -> None:
@@ -104,7 +106,12 @@ def _fixture_headers(text: str) -> dict[str, str]:
     return headers
 
 
-@pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared/corpora is not beside the checkout")
+@pytest.mark.skipif(
+    not FIXTURES.is_dir(),
+    reason=f"feedparser's fixture corpus is not at {FIXTURES} (shared/corpora beside the "
+    "checkout, or set NEWSBOT_TEST_CORPORA)",
+)
+@pytest.mark.slow  # 2,100 files
 async def test_feedparser_fixture_corpus_goes_through_fetch_and_parse(site: LoopbackSite) -> None:
     files = sorted(FIXTURES.rglob("*.xml"))
     assert len(files) > 2000

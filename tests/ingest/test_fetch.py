@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
 import time
 
@@ -10,8 +11,10 @@ import pytest
 from bot.app.logs import TextFormatter
 from bot.config.settings import FetchSettings
 from bot.core.errors import FetchError
+from bot.ingest import decompress
+from bot.ingest.decompress import ACCEPT_ENCODING
 from bot.ingest.fetch import Fetcher
-from tests.fakes.web import LoopbackSite
+from tests.fakes.web import LoopbackSite, compress
 
 
 @pytest.fixture
@@ -79,6 +82,63 @@ async def test_body_cap_holds_for_plain_and_gzip_bodies(
         with pytest.raises(FetchError) as err:
             await fetcher.fetch_feed(site.url(path))
         assert err.value.kind == "too_large", path
+
+
+BROTLI = pytest.mark.skipif(not decompress.BROTLI, reason="brotli >= 1.2 not installed")
+CODINGS = ["gzip", "deflate", "raw-deflate", pytest.param("br", marks=BROTLI)]
+
+
+@pytest.mark.parametrize("coding", CODINGS)
+async def test_a_bomb_of_each_coding_trips_the_cap(
+    site: LoopbackSite, fetcher: Fetcher, coding: str
+) -> None:
+    """Decoding is capped per step, so the cap trips long before the 1 s deadline can."""
+    site.bomb("/bomb", 5_000_000, coding)  # 100 times the cap
+    with pytest.raises(FetchError, match="decoded body exceeds the cap of 50000") as err:
+        await fetcher.fetch_feed(site.url("/bomb"))
+    assert err.value.kind == "too_large"
+
+
+@pytest.mark.parametrize("coding", ["gzip, gzip", "deflate, deflate", "gzip, deflate"])
+async def test_stacked_content_codings_are_refused(
+    site: LoopbackSite, fetcher: Fetcher, coding: str
+) -> None:
+    site.bomb("/nested", 5_000_000, coding)
+    with pytest.raises(FetchError, match="stacks 2 codings; newsbot decodes one at most") as err:
+        await fetcher.fetch_feed(site.url("/nested"))
+    assert err.value.kind == "encoding"
+    assert site.url("/nested") in str(err.value)
+
+
+async def test_an_unknown_coding_is_refused_by_name(site: LoopbackSite, fetcher: Fetcher) -> None:
+    site.route("/z", b"(zstd frame)", headers={"Content-Encoding": "zstd"})
+    with pytest.raises(FetchError, match="'zstd' is not supported") as err:
+        await fetcher.fetch_feed(site.url("/z"))
+    assert err.value.kind == "encoding"
+
+
+@pytest.mark.parametrize("coding", [*CODINGS, "identity"])
+async def test_compressed_feeds_and_pages_arrive_whole(
+    site: LoopbackSite, fetcher: Fetcher, coding: str
+) -> None:
+    feed = b"<rss><channel>" + b"<item><title>OVKS</title></item>" * 500 + b"</channel></rss>"
+    page = b"<html><body>" + b"<p>Tokayev thanks the troops.</p>" * 1500 + b"</body></html>"
+    for path, body in (("/f.xml", feed), ("/p.html", page)):
+        data = body if coding == "identity" else compress([body], coding)
+        header = coding.replace("raw-deflate", "deflate")
+        site.route(path, data, headers={"Content-Encoding": header})
+    assert (await fetcher.fetch_feed(site.url("/f.xml"))).body == feed
+    assert (await fetcher.fetch_page(site.url("/p.html"))).body == page
+    sent = {h["accept-encoding"] for _, h in site.requests}
+    assert sent == {ACCEPT_ENCODING}, "only the codings newsbot decodes are offered"
+
+
+async def test_a_corrupt_gzip_body_is_a_clear_error(site: LoopbackSite, fetcher: Fetcher) -> None:
+    header = gzip.compress(b"")[:10]  # a valid gzip header, then a block of invalid type
+    site.route("/bad.xml", header + b"\xff" * 32, headers={"Content-Encoding": "gzip"})
+    with pytest.raises(FetchError, match="corrupt compressed body") as err:
+        await fetcher.fetch_feed(site.url("/bad.xml"))
+    assert err.value.kind == "encoding"
 
 
 async def test_http_errors_carry_their_status(site: LoopbackSite, fetcher: Fetcher) -> None:

@@ -27,6 +27,20 @@ async def console_cycle(harness: Harness) -> tuple[Service, int]:
         return service, service.deliverer.sender.count
 
 
+def items_seen(harness: Harness) -> list[int]:
+    """Per feed, how many items the store has recorded as seen."""
+    store = Store.open(harness.settings().db_url)
+    try:
+        return [h.items_seen for h in store.feeds.health()]
+    finally:
+        store.close()
+
+
+def feed_requests(harness: Harness, path: str = "/f.xml") -> list[dict[str, str]]:
+    """The headers of every request for the feed, oldest first."""
+    return [headers for p, headers in harness.site.requests if p == path]
+
+
 async def test_a_crash_while_recording_loses_nothing(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -46,11 +60,16 @@ async def test_a_crash_while_recording_loses_nothing(
 
     monkeypatch.setattr(ItemStore, "record_article", crash_once)
     _, sent = await console_cycle(harness)
+    assert calls["n"] == 1, "the item was matched and reached the recorder, which crashed"
     assert sent == 0  # the item failed, so the feed's validators were not saved either
     _, sent = await console_cycle(harness)
+    assert "if-none-match" not in feed_requests(harness)[-1], "no validators were saved"
     assert sent == 1, "the item is retried on the next cycle and alerted"
+    assert calls["n"] == 2
     _, sent = await console_cycle(harness)
+    assert feed_requests(harness)[-1].get("if-none-match") == '"x"', "now they were"
     assert sent == 0, "and only once"
+    assert len(feed_requests(harness)) == 4 and items_seen(harness) == [1]
 
 
 async def test_first_sight_records_without_alerting_unless_recent(harness: Harness) -> None:
@@ -59,8 +78,10 @@ async def test_first_sight_records_without_alerting_unless_recent(harness: Harne
     harness.write(["/f.xml"], alerts={"first_poll_max_age_hours": 6})
     _, sent = await console_cycle(harness)
     assert sent == 1, "only the item younger than 6 hours alerts on first sight"
+    assert items_seen(harness) == [2], "the old one is recorded as seen"
     _, sent = await console_cycle(harness)
     assert sent == 0
+    assert len(feed_requests(harness)) == 2, "the feed was polled again, its items known"
 
 
 async def test_first_sight_default_sends_nothing(harness: Harness) -> None:
@@ -68,6 +89,12 @@ async def test_first_sight_default_sends_nothing(harness: Harness) -> None:
     harness.write(["/f.xml"])
     _, sent = await console_cycle(harness)
     assert sent == 0
+    assert len(feed_requests(harness)) == 1, "the feed was fetched"
+    assert items_seen(harness) == [5], "and its five on-topic items recorded as seen"
+    # Only first sight is quiet: the next poll alerts what is new, and only that.
+    harness.site.route("/f.xml", rss([item(harness.site, n) for n in range(6)]))
+    _, sent = await console_cycle(harness)
+    assert sent == 1 and items_seen(harness) == [6]
 
 
 async def test_permanent_redirect_updates_the_stored_url(harness: Harness) -> None:
@@ -100,11 +127,14 @@ async def test_edited_title_or_changed_guid_does_not_re_alert(harness: Harness) 
         {**base, "guid": "urn:story:1-v2", "link": site.url("/a/1?utm_medium=social")},
         {**base, "guid": "urn:story:1-v3", "link": site.url("/a/1-renamed")},  # same text
     ]
-    for variant in variants:
+    for n, variant in enumerate(variants):
         site.route("/f.xml", rss([variant]))
         assert (await console_cycle(harness))[1] == 0, variant
+        assert len(feed_requests(harness)) == 3 + n, "the variant was fetched and parsed"
+    assert items_seen(harness) == [1], "every variant was known as the first item"
 
 
+@pytest.mark.slow  # real time: the broken threshold, then back-offs and recovery polls
 async def test_a_feed_broken_for_long_is_reported_once_and_its_recovery_too(
     harness: Harness,
 ) -> None:

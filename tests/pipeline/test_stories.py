@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from tests.helpers.chat import say
-from tests.helpers.harness import SEED, Harness, rss
+from tests.helpers.harness import OUTLET_COPY, WIRE, Harness, rss, story
 
 CHAT = 880
 
 
-def page(intro: str, body: str, outro: str) -> str:
-    paragraphs = "".join(f"<p>{p}</p>" for p in body.split("\n") if p.strip())
+def page(intro: str, body: list[str], outro: str) -> str:
+    paragraphs = "".join(f"<p>{p}</p>" for p in body)
     return (
         "<html><head><title>t</title></head><body><nav><a href='/'>Home</a> <a href='/w'>Welt"
         "</a></nav><main><article><h1>OVKS zieht ab</h1>"
@@ -22,15 +22,12 @@ async def test_three_copies_of_a_wire_story_give_one_alert_naming_all_sources(
     harness: Harness,
 ) -> None:
     site, api = harness.site, harness.telegram
-    wire = SEED.read_text(encoding="utf-8").split("\n", 1)[1]  # drop the photo-gallery line
+    _, wire = story(WIRE)
+    _, outlet = story(OUTLET_COPY)  # another headline and intro, a cut, a changed word
     copies = {
-        "a": page("Wien – (APA/Reuters)", wire, "(red, Reuters, 13.1.2022)"),
-        "b": page(
-            "Berlin (dpa-AFX/Reuters) –",
-            wire.replace("Donnerstag", "Donnerstagmorgen"),
-            "Mehr zum Thema: Zentralasien.",
-        ),
-        "c": page("Zürich –", wire.replace("rund 30 Jahren", "mehr als 30 Jahren"), "Reuters/NZZ"),
+        "a": page("Almaty (nbt) –", wire, "(nbt, 13.1.2022)"),
+        "b": page("Wien –", outlet, "Mehr zum Thema: Zentralasien."),
+        "c": page("Zürich –", [p.replace("mehr als 160", "über 160") for p in wire], "nbt/NZZ"),
     }
     for name in copies:
         site.route(f"/{name}.xml", rss([]))

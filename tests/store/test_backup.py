@@ -143,6 +143,8 @@ def test_restore_refuses_while_another_process_writes(
     finally:
         conn.execute("ROLLBACK")
         conn.close()
+    assert topics(url) == ["kazakhstan"], "the database is untouched"
+    assert not path.with_name(path.name + ".before-restore").exists()
 
 
 def test_restore_refuses_a_corrupt_file(db: tuple[str, Path], tmp_path: Path) -> None:
@@ -151,6 +153,7 @@ def test_restore_refuses_a_corrupt_file(db: tuple[str, Path], tmp_path: Path) ->
     with pytest.raises(NewsbotError, match="not a readable SQLite database"):
         restore(db[0], bad)
     assert topics(db[0]) == ["kazakhstan"]
+    assert not db[1].with_name(db[1].name + ".before-restore").exists()
 
 
 def test_restore_refuses_a_database_that_is_not_newsbots(
@@ -162,6 +165,8 @@ def test_restore_refuses_a_database_that_is_not_newsbots(
     conn.close()
     with pytest.raises(NewsbotError, match="no alembic_version table"):
         restore(db[0], other)
+    assert topics(db[0]) == ["kazakhstan"], "the database is untouched"
+    assert not db[1].with_name(db[1].name + ".before-restore").exists()
 
 
 def test_restore_refuses_a_newer_schema(db: tuple[str, Path], tmp_path: Path) -> None:
@@ -171,6 +176,8 @@ def test_restore_refuses_a_newer_schema(db: tuple[str, Path], tmp_path: Path) ->
     conn.close()
     with pytest.raises(NewsbotError, match="newer version"):
         restore(db[0], saved)
+    assert topics(db[0]) == ["kazakhstan"], "the database is untouched"
+    assert not db[1].with_name(db[1].name + ".before-restore").exists()
 
 
 def test_non_sqlite_urls_point_to_pg_dump(tmp_path: Path) -> None:

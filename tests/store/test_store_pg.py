@@ -33,6 +33,8 @@ from tests.helpers.process import wait_until
 
 WAIT = 10.0  # seconds any pause inside a transaction may last before the test fails
 
+pytestmark = pytest.mark.postgres
+
 
 def feed_list(n: int) -> list[tuple[str, str, str | None, float | None]]:
     return [(f"http://127.0.0.1:9/feed/{i}.xml", f"Feed {i}", "en", None) for i in range(n)]
@@ -111,6 +113,7 @@ store.close()
 """
 
 
+@pytest.mark.process  # the replicas are Python processes
 def test_replicas_starting_at_once_on_an_empty_database_all_come_up(
     pg_url: str,
 ) -> None:

@@ -90,10 +90,14 @@ async def test_test_command_explains_without_alerting(harness: Harness) -> None:
     setup(harness)
     page = (CORPUS / "pages" / "seed_de.html").read_bytes()
     harness.site.route("/seed", page, content_type="text/html; charset=utf-8")
-    async with harness.running():
+    async with harness.running() as service:
+        assert "Subscribed" in (await say(harness, USER, "/subscribe kazakhstan"))["text"]
         out = (await say(harness, ADMIN, f"/test {harness.site.url('/seed')}"))["text"]
         assert "MATCHED kazakhstan" in out and "MATCHED csto" in out
         assert "Tokajew" in out
+        assert harness.site.hits("/seed") == 1, "the page itself was fetched and explained"
+        await service.pipeline.wait_cycles(service.pipeline.cycles + 1)
+        assert service.store.outbox.counts() == {}, "nothing recorded for the subscriber"
         assert not [m for m in harness.telegram.sent if "<a href=" in m["text"]]
 
 
@@ -102,7 +106,8 @@ async def test_allow_list_and_chat_migration(harness: Harness) -> None:
     async with harness.running() as service:
         assert "private newsbot" in (await say(harness, 999, "/start"))["text"]
         assert "Subscribed" in (await say(harness, USER, "/subscribe csto"))["text"]
-        assert "admins only" not in (await say(harness, ADMIN, "/stats"))["text"]
+        stats = (await say(harness, ADMIN, "/stats"))["text"]
+        assert "admins only" not in stats and "Feeds: 1 (0 failing)" in stats
         group, supergroup = -42, -100042
         harness.telegram.set_chat_admins(group, [USER])
         joined = await say(harness, group, "/subscribe csto", user_id=USER, chat_type="group")

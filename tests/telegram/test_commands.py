@@ -120,6 +120,7 @@ async def test_pause_resume_mute_and_mode(chat: Harness) -> None:
         assert "08:30 UTC" in (await say(chat, USER, "/mode daily 8:30"))["text"]
         assert subs.settings_of(USER).mode == "daily"
         assert "per hour" in (await say(chat, USER, "/mode hourly"))["text"]
+        assert subs.settings_of(USER).mode == "hourly"
 
 
 async def test_only_group_admins_change_a_group(chat: Harness) -> None:
