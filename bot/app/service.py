@@ -24,7 +24,7 @@ from telegram.ext import Application
 from bot.analysis.pool import WorkerPool
 from bot.app.health import check as check_health
 from bot.app.leader import Leadership
-from bot.app.metrics import Metrics, MetricsServer, articles_since, last_article_id
+from bot.app.metrics import Metrics, MetricsServer
 from bot.config.feeds import load_feeds
 from bot.config.settings import Settings
 from bot.core.errors import NewsbotError
@@ -80,9 +80,7 @@ class Service:
         self.store.feeds.sync(feeds.enabled())
         self.fetcher = Fetcher(s.fetch)
         self.workers = WorkerPool(s.extract)
-        recorder = (
-            DryRunRecorder() if self.dry_run else StoreRecorder(self.store, s.replica.id)
-        )
+        recorder = DryRunRecorder() if self.dry_run else StoreRecorder(self.store, s.replica.id)
         self.pipeline = Pipeline(
             s,
             self.store,
@@ -128,14 +126,10 @@ class Service:
 
     async def once(self, *, due_only: bool = False) -> CycleReport:
         """One cycle, then deliver what it queued (unless this is a dry run)."""
-        before = last_article_id(self.store.engine)
         start = time.monotonic()
         report = await self.pipeline.run_cycle(due_only=due_only)
         if not self.dry_run:
-            sources, topics = articles_since(self.store.engine, before)
-            self.metrics.record_cycle(
-                report, time.monotonic() - start, sources=sources, topics=topics
-            )
+            self.metrics.record_cycle(report, time.monotonic() - start)
             if self.leadership.held or self.leadership.check():
                 await self.deliverer.deliver_due()  # only the leader sends
         return report

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -39,15 +40,28 @@ RECORDED, UNMATCHED, FAILED = "recorded", "unmatched", "failed"  # one item's ou
 
 @dataclass
 class CycleReport:
-    """What one cycle did, for logs, ``once`` and tests."""
+    """What one cycle did, for logs, ``once``, metrics and tests.
+
+    Counted by this process as it works, never read back from the store, so
+    replicas sharing a database each report only their own work.
+    """
 
     feeds: int = 0
     not_modified: int = 0
     failed: dict[str, str] = field(default_factory=dict)
     failed_kinds: dict[str, str] = field(default_factory=dict)
     new_items: int = 0
-    matched: int = 0
+    matched: int = 0  # articles this process stored (they matched a topic)
     alerts: int = 0
+    by_source: Counter[str] = field(default_factory=Counter)  # stored articles by text_source
+    by_topic: Counter[str] = field(default_factory=Counter)  # their topic matches by topic
+
+    def stored(self, article: Article, found: list[TopicMatch], alerts: int) -> None:
+        """Count one article this process stored, with its matches and alerts."""
+        self.matched += 1
+        self.alerts += alerts
+        self.by_source[article.text_source] += 1
+        self.by_topic.update(m.topic_id for m in found)
 
 
 class Pipeline:
@@ -309,9 +323,9 @@ class Pipeline:
             return UNMATCHED
         alerts = self._alerts(article, found)
         story = self._story(analysis.fingerprint)
-        self.recorder.article(feed, entry, article, found, alerts, story)
-        report.matched += 1
-        report.alerts += len(alerts)
+        if not self.recorder.article(feed, entry, article, found, alerts, story):
+            return RECORDED  # another replica recorded it first; nothing of ours was written
+        report.stored(article, found, len(alerts))
         log.info(
             "article_matched",
             extra={"url": article.url, "chats": len(alerts), "topics": [m.topic_id for m in found]},
