@@ -38,6 +38,7 @@ from bot.delivery.drain import (
     TelegramSender,
 )
 from bot.ingest.fetch import Fetcher
+from bot.pipeline.observer import Observer
 from bot.pipeline.orchestrator import CycleReport, Pipeline
 from bot.pipeline.recorder import DryRunRecorder, StoreRecorder
 from bot.rules.live import LiveRules
@@ -56,8 +57,16 @@ ABANDON_WAIT = 1.0  # seconds cancelled work gets to unwind
 class Service:
     """Every stage, built once from the settings."""
 
-    def __init__(self, settings: Settings, *, console: bool = False, dry_run: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        console: bool = False,
+        dry_run: bool = False,
+        observer: Observer | None = None,
+    ) -> None:
         self.settings, self.console, self.dry_run = settings, console, dry_run
+        self.observer = observer  # the pipeline's hooks (benchmarks); None: no-op
         self.app: Application | None = None
         self.chat: ChatRuntime | None = None
         self.metrics_server: MetricsServer | None = None
@@ -90,6 +99,7 @@ class Service:
             recorder,
             console=self.console,
             notify=self._tell_admins,
+            observer=self.observer,
         )
         sender: Sender = ConsoleSender()
         if not self.console:

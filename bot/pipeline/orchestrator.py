@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from bot.core.models import Article, Entry, FeedSource, FetchResult, TopicMatch
 from bot.delivery.render import render_alert
 from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import parse_feed
+from bot.pipeline.observer import Observer
 from bot.pipeline.recorder import Recorder
 from bot.pipeline.schedule import Poll, next_delay, next_interval
 from bot.pipeline.stories import StoryIndex
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 CONSOLE_CHAT = 0
 LEASE_FLUSH_SECONDS = 1.0  # how long a polled feed may stay leased before its 304 is saved
 RECORDED, UNMATCHED, FAILED = "recorded", "unmatched", "failed"  # one item's outcome
+OK, NOT_MODIFIED = "ok", "not_modified"  # one poll's outcome (or FAILED)
 
 
 @dataclass
@@ -78,10 +81,12 @@ class Pipeline:
         *,
         console: bool = False,
         notify: Callable[[str], None] | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.settings, self.store, self.fetcher = settings, store, fetcher
         self.workers, self.rules, self.recorder = workers, rules, recorder
         self.console, self.notify = console, notify
+        self.observer = observer or Observer()  # the default does nothing
         self._lock = asyncio.Lock()
         # Items in flight (fetched page in memory, or in a worker): bounds memory.
         self._entry_slots = asyncio.Semaphore(settings.fetch.max_concurrency * 8)
@@ -202,8 +207,10 @@ class Pipeline:
             pass
 
     async def _poll_guarded(self, feed: FeedSource, report: CycleReport) -> None:
+        self.observer.on_poll_start(feed)
+        start, outcome = time.monotonic(), FAILED
         try:
-            await self.poll_feed(feed, report)
+            outcome = await self.poll_feed(feed, report)
         except FeedError as exc:
             self._failed(feed, report, exc.kind, str(exc), exc.retry_after)
             log.warning(
@@ -212,6 +219,7 @@ class Pipeline:
         except Exception as exc:  # a bug in one feed's path must not stop the cycle
             self._failed(feed, report, "internal", repr(exc), None)
             log.exception("feed_crashed", extra={"feed_url": feed.url})
+        self.observer.on_poll_end(feed, outcome, time.monotonic() - start)
 
     def _base(self, feed: FeedSource) -> float:
         return feed.interval_seconds or self.settings.poll_interval_seconds
@@ -247,16 +255,18 @@ class Pipeline:
         if self.notify is not None:
             self.notify(text)
 
-    async def poll_feed(self, feed: FeedSource, report: CycleReport) -> None:
-        """Fetch, parse and process one feed's new items."""
+    async def poll_feed(self, feed: FeedSource, report: CycleReport) -> str:
+        """Fetch, parse and process one feed's new items: OK or NOT_MODIFIED."""
         result = await self.fetcher.fetch_feed(
             feed.url, etag=feed.etag, last_modified=feed.last_modified
         )
+        self.observer.on_feed_fetched(feed, result)
         if result.not_modified:
             report.not_modified += 1
             self._succeeded(feed, result, Poll(ok=True, cache_seconds=result.cache_seconds))
-            return
+            return NOT_MODIFIED
         parsed = parse_feed(result.body, result.final_url, result.content_type)
+        self.observer.on_feed_parsed(feed, parsed)
         if parsed.warning:
             log.warning("feed_bozo", extra={"feed_url": feed.url, "warning": parsed.warning})
         new = self.store.items.unseen(feed.id, parsed.entries)
@@ -285,6 +295,7 @@ class Pipeline:
             ttl_minutes=parsed.ttl_minutes,
         )
         self._succeeded(feed, result, poll)
+        return OK
 
     def _first_sight(self, feed: FeedSource, entries: list[Entry]) -> list[Entry]:
         """On a feed's first poll, record old items without alerting (no flood)."""
@@ -303,11 +314,14 @@ class Pipeline:
         self, feed: FeedSource, entry: Entry, report: CycleReport, lane: asyncio.Semaphore
     ) -> str:
         async with lane, self._entry_slots:
+            self.observer.on_item_start(feed, entry)
+            start, outcome = time.monotonic(), FAILED
             try:
-                return await self.process_entry(feed, entry, report)
+                outcome = await self.process_entry(feed, entry, report)
             except Exception:  # retried next cycle, since nothing was recorded
                 log.exception("item_failed", extra={"feed_url": feed.url, "item_key": entry.key})
-                return FAILED
+            self.observer.on_item_end(feed, entry, outcome, time.monotonic() - start)
+            return outcome
 
     async def process_entry(self, feed: FeedSource, entry: Entry, report: CycleReport) -> str:
         """Turn one new entry into an article and match it; record it with its alerts.
@@ -316,6 +330,7 @@ class Pipeline:
         batch per feed (nothing to alert, so nothing to lose if that batch never lands).
         """
         analysis = await self.analysis_for(feed, entry)
+        self.observer.on_analysis(entry, analysis)
         article, found = analysis.article, list(analysis.matches)
         if article.text_source == "skipped":
             self.skipped_extractions += 1
@@ -326,6 +341,7 @@ class Pipeline:
         if not self.recorder.article(feed, entry, article, found, alerts, story):
             return RECORDED  # another replica recorded it first; nothing of ours was written
         report.stored(article, found, len(alerts))
+        self.observer.on_recorded(entry, article, alerts)
         log.info(
             "article_matched",
             extra={"url": article.url, "chats": len(alerts), "topics": [m.topic_id for m in found]},
@@ -381,6 +397,7 @@ class Pipeline:
             return finish(self.matcher, base)
         try:
             page = await self.fetcher.fetch_page(entry.link)
+            self.observer.on_page_fetched(entry, page)
             job = PageJob(base, self._rules, page.body, page.final_url, page.content_type)
             analysis = await self.workers.run(analyze, job)
         except (FetchError, ExtractError) as exc:
