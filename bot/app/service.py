@@ -89,7 +89,9 @@ class Service:
         self.store.feeds.sync(feeds.enabled())
         self.fetcher = Fetcher(s.fetch)
         self.workers = WorkerPool(s.extract)
-        recorder = DryRunRecorder() if self.dry_run else StoreRecorder(self.store, s.replica.id)
+        recorder = (
+            DryRunRecorder() if self.dry_run else StoreRecorder(self.store, s.replica.id)
+        )
         self.pipeline = Pipeline(
             s,
             self.store,

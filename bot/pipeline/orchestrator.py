@@ -5,6 +5,7 @@ once`` and the tests all run ``Pipeline.run_cycle``. Nothing is marked as seen
 until its article, matches and outbox rows are stored in the same transaction,
 and a feed's HTTP validators are saved only after all its new items are, so a
 crash at any point means re-work on the next cycle, never a lost alert.
+An ``Observer`` (bot/pipeline/observer.py) hears of each step; by default, no one.
 """
 
 from __future__ import annotations
