@@ -4,18 +4,18 @@
   the bot's): one asyncio HTTP/1.1 server per feed host (127.0.1.1, 127.0.2.1, …),
   keep-alive, gzip, ETag/304, and a record of when each item was first served.
 - ``telegram_main``: tests/fakes' FakeBotAPI, in its own process, subclassed to
-  enforce Telegram's flood limits with 429 + retry_after, recording each send.
-- ``StageClock`` / ``instrument``: exclusive CPU per pipeline stage in the bot
-  process (thread CPU time around every step of the stage's coroutines and
-  calls; nested stages are subtracted from their parents).
-- ``RssSampler``: RSS (and PSS) of a process tree, sampled from outside it.
+  enforce Telegram's flood limits with 429 + retry_after, recording each send;
+  ``ideal_delivery_end``: the soonest those limits let a set of alerts out.
+- ``RssSampler``: RSS (and PSS) of a process tree, sampled from outside it;
+  ``tree_cpu``: its CPU by role (bot, forkserver, extraction workers).
+
+CPU per pipeline stage comes from the pipeline's observer hooks (bench/stages.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import math
 import os
 import random
@@ -399,173 +399,42 @@ def telegram_main(conn: Any, limits: Limits) -> None:
             return
 
 
-# ----------------------------------------------------------------------- stage clock
-class StageClock:
-    """Exclusive thread-CPU per stage: a stage's time excludes stages nested inside it."""
-
-    def __init__(self) -> None:
-        self.ns: dict[str, int] = defaultdict(int)
-        self.calls: dict[str, int] = defaultdict(int)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-
-    def reset(self) -> None:
-        with self._lock:
-            self.ns.clear()
-            self.calls.clear()
-
-    def _stack(self) -> list:
-        stack = getattr(self._local, "stack", None)
-        if stack is None:
-            stack = self._local.stack = []
-        return stack
-
-    def enter(self, stage: str) -> None:
-        self._stack().append([stage, time.thread_time_ns(), 0])
-
-    def exit(self) -> None:
-        stack = self._stack()
-        stage, start, child = stack.pop()
-        elapsed = time.thread_time_ns() - start
-        with self._lock:
-            self.ns[stage] += elapsed - child
-        if stack:
-            stack[-1][2] += elapsed
-
-    def count(self, stage: str) -> None:
-        with self._lock:
-            self.calls[stage] += 1
+def ideal_delivery_end(enqueued: list, limits: Limits) -> float:
+    """A lower bound on when the last alert could have been sent within Telegram's
+    limits, given when each alert was queued: the slowest of the overall 30/s
+    limit and each chat's own limit."""
+    if not enqueued:
+        return float("nan")
+    times = sorted(t for t, _, _ in enqueued)
+    sent: list[float] = []
+    for t in times:  # overall: at most `overall` sends in any second
+        if len(sent) >= limits.overall:
+            t = max(t, sent[-limits.overall] + 1.0)
+        sent.append(t)
+    end = sent[-1]
+    by_chat: dict[int, list[float]] = {}
+    for t, chat, _ in enqueued:
+        by_chat.setdefault(chat, []).append(t)
+    for chat, ts in by_chat.items():
+        done: list[float] = []
+        for t in sorted(ts):
+            if done:
+                t = max(t, done[-1] + limits.per_chat_seconds)
+            if chat < 0 and len(done) >= limits.group:
+                t = max(t, done[-limits.group] + 60.0)
+            done.append(t)
+        end = max(end, done[-1])
+    return end
 
 
-class _Timed:
-    """Awaitable that drives a coroutine, timing each of its steps as ``stage``."""
-
-    __slots__ = ("clock", "coro", "stage")
-
-    def __init__(self, coro: Any, clock: StageClock, stage: str) -> None:
-        self.coro, self.clock, self.stage = coro, clock, stage
-
-    def __await__(self):
-        coro, clock, stage = self.coro, self.clock, self.stage
-        send, throw = None, None
-        while True:
-            clock.enter(stage)
-            try:
-                yielded = coro.throw(throw) if throw is not None else coro.send(send)
-            except StopIteration as done:
-                return done.value
-            finally:
-                clock.exit()
-            send, throw = None, None
-            try:
-                send = yield yielded
-            except GeneratorExit:
-                coro.close()
-                raise
-            except BaseException as exc:
-                throw = exc
-
-
-def timed_async(clock: StageClock, stage: str, fn: Any) -> Any:
-    @functools.wraps(fn)
-    async def wrapper(*args: Any, **kwargs: Any) -> Any:  # a coroutine: create_task takes it
-        clock.count(stage)
-        return await _Timed(fn(*args, **kwargs), clock, stage)
-
-    return wrapper
-
-
-def timed_sync(clock: StageClock, stage: str, fn: Any, after: Any = None) -> Any:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        clock.count(stage)
-        clock.enter(stage)
-        try:
-            result = fn(*args, **kwargs)
-        finally:
-            clock.exit()
-        if after is not None:
-            after(result, *args, **kwargs)
-        return result
-
-    return wrapper
-
-
-@dataclass
-class Instrumented:
-    clock: StageClock
-    enqueued: list  # (time, chat_id, article path) for every alert queued
-
-
-def instrument() -> Instrumented:
-    """Patch the bot's stage functions (in this process) with CPU clocks and counters."""
-    import _xprobe
-
-    import bot.analysis.pool
-    import bot.delivery.drain
-    import bot.ingest.fetch
-    import bot.pipeline.orchestrator
-    import bot.pipeline.recorder
-    import bot.rules.matcher
-    import bot.store.items
-
-    clock = StageClock()
-    out = Instrumented(clock, [])
-
-    def patch_async(owner: Any, name: str, stage: str) -> None:
-        if hasattr(owner, name):
-            setattr(owner, name, timed_async(clock, stage, getattr(owner, name)))
-
-    def patch_sync(owner: Any, name: str, stage: str, after: Any = None) -> None:
-        if hasattr(owner, name):
-            setattr(owner, name, timed_sync(clock, stage, getattr(owner, name), after))
-
-    patch_async(bot.ingest.fetch.Fetcher, "fetch_feed", "fetch feed")
-    patch_async(bot.ingest.fetch.Fetcher, "fetch_page", "fetch page")
-    patch_sync(bot.pipeline.orchestrator, "parse_feed", "parse")
-    patch_async(bot.analysis.pool.WorkerPool, "run", "extract (bot side)")
-    # Matching on the loop happens only for fallbacks (no page): the feed's own text.
-    patch_sync(bot.rules.matcher.Matcher, "match", "match (fallbacks)")
-    patch_sync(bot.pipeline.orchestrator.Pipeline, "_story", "dedupe")
-    patch_sync(bot.pipeline.orchestrator.Pipeline, "_alerts", "alerts (subs+render)")
-    patch_sync(bot.store.items.ItemStore, "unseen", "store")
-
-    def queued(
-        result: Any,
-        rec: Any,
-        feed: Any,
-        entry: Any,
-        article: Any,
-        found: Any,
-        alerts: Any,
-        *rest: Any,
-    ) -> None:
-        found_path = PATH_RE.search(article.url or "") or PATH_RE.search(entry.link or "")
-        now = time.time()
-        for chat, _ in alerts:
-            out.enqueued.append((now, chat, found_path.group(0) if found_path else None))
-
-    for name in ("first_sight", "feed_ok", "feed_failed", "feed_broken", "new_story", "cycle_done"):
-        patch_sync(bot.pipeline.recorder.StoreRecorder, name, "store")
-    patch_sync(bot.pipeline.recorder.StoreRecorder, "article", "store", queued)
-    patch_async(bot.delivery.drain.Deliverer, "deliver_due", "deliver")
-    patch_async(bot.delivery.drain.Deliverer, "_drain_chat", "deliver")  # lanes run as own tasks
-
-    bot.pipeline.orchestrator.analyze = _xprobe.analyze  # the workers time their stages
-    return out
-
-
-STAGES = (
-    "fetch feed",
-    "parse",
-    "store",
-    "fetch page",
-    "extract (bot side)",
-    "match (fallbacks)",
-    "dedupe",
-    "alerts (subs+render)",
-    "deliver",
-)
+def max_in_window(times: list[float], window: float) -> int:
+    """The most events in any ``window`` seconds."""
+    times, best, lo = sorted(times), 0, 0
+    for hi, t in enumerate(times):
+        while times[lo] <= t - window:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
 
 
 # ----------------------------------------------------------------------------- rss
@@ -666,16 +535,27 @@ def process_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def tree_cpu(pid: int) -> dict[int, float]:
-    """pid -> user+system CPU seconds, for a process and its descendants."""
+def tree_cpu(pid: int) -> dict[str, float]:
+    """User+system CPU seconds of a bot process's tree, by role: main, forkserver, workers.
+
+    The bot's direct children are the forkserver (and the resource tracker); the
+    extraction workers are the forkserver's children. A worker retired after its
+    quota is reaped by the forkserver, whose ``children_*`` times then hold its CPU,
+    so none is lost between two snapshots.
+    """
     import psutil
 
-    out = {}
     root = psutil.Process(pid)
-    for p in [root, *root.children(recursive=True)]:
+    t = root.cpu_times()
+    out = {"main": t.user + t.system, "forkserver": 0.0, "workers": 0.0}
+    for p in root.children(recursive=True):
         with contextlib.suppress(psutil.Error):
-            t = p.cpu_times()
-            out[p.pid] = t.user + t.system
+            c = p.cpu_times()
+            if p.ppid() == pid:
+                out["forkserver"] += c.user + c.system
+                out["workers"] += c.children_user + c.children_system
+            else:
+                out["workers"] += c.user + c.system
     return out
 
 
@@ -711,11 +591,9 @@ def write_config(
     return config
 
 
-def bot_process_setup(workdir: Path, probe_dir: Path | None = None) -> None:
-    """Environment of a bot process: token, cwd, probe dir, production logging to a file."""
+def bot_process_setup(workdir: Path) -> None:
+    """Environment of a bot process: token, cwd, production logging to a file."""
     os.environ["TELEGRAM_BOT_TOKEN"] = TOKEN
-    if probe_dir is not None:
-        os.environ["NEWSBOT_BENCH_PROBE_DIR"] = str(probe_dir)
     os.chdir(workdir)  # load_settings reads .env from the working directory
     sys.stderr = open(workdir / "bot.log", "a", buffering=1)  # noqa: SIM115
     from bot.app.logs import setup_logging

@@ -21,9 +21,10 @@ Phases: the replicas start and poll the empty feeds (first sight) until every fe
 item at once and the bench watches the database from outside: all items recorded
 (ingest), then the outbox drained (delivery). Then SIGTERM, the fakes' logs, the DB.
 
-Nothing is patched into the replicas, so per-stage CPU is not available here (see
-pipeline_bench for that); CPU is each replica's process tree (bot + forkserver +
-extraction workers, reaped workers included) from psutil, sampled from outside.
+The replicas run as shipped, with no observer, so per-stage CPU is not available
+here (pipeline_bench observes its in-process Service for that); CPU is each
+replica's process tree (bot + forkserver + extraction workers, reaped workers
+included) from psutil, sampled from outside.
 """
 
 from __future__ import annotations
@@ -56,11 +57,12 @@ from benchlib import (
     RssSampler,
     code_version,
     farm_main,
+    ideal_delivery_end,
     percentile,
     telegram_main,
     write_config,
 )
-from pipeline_bench import TOPICS, ideal_delivery_end
+from pipeline_bench import TOPICS
 
 from tests.fakes.child_env import child_env
 
@@ -589,63 +591,80 @@ def per_replica(d: dict[str, Any], spec: str = ".0f", scale: float = 1.0) -> str
     return " / ".join(fmt(v * scale, spec) for _, v in sorted(d.items()))
 
 
-def report(args: argparse.Namespace, runs: list[dict[str, Any]]) -> str:
-    """One table: a column per replica count, and last/first as the ratio."""
-    lines: list[str] = []
-    w = lines.append
-    cols = [f"{m['n']} replica{'s' if m['n'] > 1 else ''}" for m in runs]
-    head = f"ratio {runs[-1]['n']}/{runs[0]['n']}" if len(runs) > 1 else ""
-    width = 20
-    w(f"{'':48}" + "".join(f"{c:>{width}}" for c in cols) + f"{head:>{width}}")
+class Columns:
+    """A table with a column per replica count, and last/first as the ratio."""
 
-    def row(name: str, key: Callable[[dict], Any], spec: str = ".1f", r: bool = True) -> None:
+    WIDTH = 20
+
+    def __init__(self, runs: list[dict[str, Any]]) -> None:
+        self.runs, self.lines = runs, []
+        cols = [f"{m['n']} replica{'s' if m['n'] > 1 else ''}" for m in runs]
+        head = f"ratio {runs[-1]['n']}/{runs[0]['n']}" if len(runs) > 1 else ""
+        self.lines.append(
+            f"{'':48}" + "".join(f"{c:>{self.WIDTH}}" for c in cols) + f"{head:>{self.WIDTH}}"
+        )
+
+    def row(self, name: str, key: Callable[[dict], Any], spec: str = ".1f", r: bool = True) -> None:
+        """``key(run)`` in each column; a run without that figure shows a dash."""
         vals = []
-        for m in runs:
+        for m in self.runs:
             try:
                 vals.append(key(m))
             except (KeyError, TypeError, ValueError):
                 vals.append(None)
-        cells = "".join(f"{fmt(v, spec):>{width}}" for v in vals)
+        cells = "".join(f"{fmt(v, spec):>{self.WIDTH}}" for v in vals)
         rat = ratio(vals[0], vals[-1]) if r and len(vals) > 1 else ""
-        w(f"{name:48}{cells}{rat:>{width}}")
+        self.lines.append(f"{name:48}{cells}{rat:>{self.WIDTH}}")
 
-    def section(title: str) -> None:
-        w("")
-        w(title)
+    def section(self, title: str) -> None:
+        self.lines += ["", title]
 
-    section("ingest (publish → every feed's items recorded, i.e. its new ETag saved)")
-    row(
+
+def report(args: argparse.Namespace, runs: list[dict[str, Any]]) -> str:
+    """One table: a column per replica count, and last/first as the ratio."""
+    t = Columns(runs)
+    for section in (_ingest, _work_split, _alerts, _cpu_memory, _lifecycle):
+        section(t)
+    return "\n".join(t.lines)
+
+
+def _ingest(t: Columns) -> None:
+    t.section("ingest (publish → every feed's items recorded, i.e. its new ETag saved)")
+    t.row(
         "  feeds with every item recorded", lambda m: f"{m['feeds_done']} / {m['n_feeds']}", r=False
     )
-    row(
+    t.row(
         "  items published / processed (sum of logs)",
         lambda m: f"{m['total']} / {m['processed']}",
         r=False,
     )
-    row("  items table rows (one per identity key)", lambda m: m["item_rows"], ".0f", r=False)
-    row("  first feed served after publish, s", lambda m: m["detect"], ".2f")
-    row("  wall time, s", lambda m: m["ingest_wall"])
-    row("  throughput, articles/s", lambda m: m["rate"])
-    row("    counted from the first feed served", lambda m: m["rate_served"])
-    row("  matched articles / stories", lambda m: f"{m['matched']} / {m['stories']}", r=False)
-    section("work split (from each replica's JSON log, after publish)")
-    row("  new items per replica", lambda m: per_replica(m["items_by_replica"]), r=False)
-    row(
+    t.row("  items table rows (one per identity key)", lambda m: m["item_rows"], ".0f", r=False)
+    t.row("  first feed served after publish, s", lambda m: m["detect"], ".2f")
+    t.row("  wall time, s", lambda m: m["ingest_wall"])
+    t.row("  throughput, articles/s", lambda m: m["rate"])
+    t.row("    counted from the first feed served", lambda m: m["rate_served"])
+    t.row("  matched articles / stories", lambda m: f"{m['matched']} / {m['stories']}", r=False)
+
+
+def _work_split(t: Columns) -> None:
+    t.section("work split (from each replica's JSON log, after publish)")
+    t.row("  new items per replica", lambda m: per_replica(m["items_by_replica"]), r=False)
+    t.row(
         "  feed polls per replica (incl. 304s)",
         lambda m: per_replica({k: s["feed_polls"] for k, s in m["logs"].items()}),
         r=False,
     )
-    row(
+    t.row(
         "  cycles per replica",
         lambda m: per_replica({k: s["cycles"] for k, s in m["logs"].items()}),
         r=False,
     )
-    row(
+    t.row(
         "  articles matched per replica",
         lambda m: per_replica({k: len(s["matched"]) for k, s in m["logs"].items()}),
         r=False,
     )
-    row(
+    t.row(
         "  last new item done, s after publish",
         lambda m: per_replica(
             {
@@ -656,62 +675,80 @@ def report(args: argparse.Namespace, runs: list[dict[str, Any]]) -> str:
         ),
         r=False,
     )
-    row(
+    t.row(
         "  cycle ticks skipped (a cycle still ran)",
         lambda m: per_replica({k: s["ticks_skipped"] for k, s in m["logs"].items()}),
         r=False,
     )
-    row("  leader (sends to Telegram)", lambda m: ",".join(m["leaders"]) or "none", r=False)
-    row(
+    t.row("  leader (sends to Telegram)", lambda m: ",".join(m["leaders"]) or "none", r=False)
+    t.row(
         "  alerts sent per replica (alert_sent)",
         lambda m: per_replica({k: s["sent"] for k, s in m["logs"].items()}),
         r=False,
     )
-    section("alerts (every outbox row must be one sendMessage with its link)")
-    row("  queued (outbox rows)", lambda m: m["queued"], ".0f")
-    row("  sent (sendMessage accepted)", lambda m: m["sent"], ".0f")
-    row("  edited in place (also reported by)", lambda m: m["edits"], ".0f")
-    row("  missing (row never sent)", lambda m: len(m["missing"]), ".0f", r=False)
-    row("  duplicates (chat, article) sent twice+", lambda m: len(m["duplicates"]), ".0f", r=False)
-    row("  unexpected (no outbox row)", lambda m: len(m["unexpected"]), ".0f", r=False)
-    row("  same article matched by 2+ replicas", lambda m: len(m["matched_twice"]), ".0f", r=False)
-    row("  latency p50, s (first served → sendMessage)", lambda m: m["lat50"])
-    row("  latency p95, s", lambda m: m["lat95"])
-    row("  latency max, s", lambda m: m["lat_max"])
-    row("  first alert queued, s after publish", lambda m: m["first_queued"])
-    row("  last message, s after publish", lambda m: m["last_send"])
-    row("  delivery rate achieved, msg/s", lambda m: m["deliver_rate"])
-    row("  delivery rate allowed by the limits, msg/s", lambda m: m["allowed_rate"])
-    row("  429 Too Many Requests", lambda m: m["r429"], ".0f")
-    section("CPU and memory (each replica's process tree, psutil)")
-    row("  CPU during ingest, s (all replicas)", lambda m: m["cpu_ingest"])
-    row("  CPU per article during ingest, ms", lambda m: m["cpu_per_article"], ".2f")
-    row("  CPU publish → drained, s", lambda m: m["cpu_all"])
-    row("    bot processes", lambda m: m["cpu_main"])
-    row("    extraction (forkserver + workers)", lambda m: m["cpu_extract"])
-    row("  CPU per article, publish → drained, ms", lambda m: m["cpu_per_article_all"], ".2f")
-    row("  cores busy during ingest (of 2)", lambda m: m["cpu_busy"], ".2f")
-    row(
+
+
+def _alerts(t: Columns) -> None:
+    t.section("alerts (every outbox row must be one sendMessage with its link)")
+    t.row("  queued (outbox rows)", lambda m: m["queued"], ".0f")
+    t.row("  sent (sendMessage accepted)", lambda m: m["sent"], ".0f")
+    t.row("  edited in place (also reported by)", lambda m: m["edits"], ".0f")
+    t.row("  missing (row never sent)", lambda m: len(m["missing"]), ".0f", r=False)
+    t.row(
+        "  duplicates (chat, article) sent twice+", lambda m: len(m["duplicates"]), ".0f", r=False
+    )
+    t.row("  unexpected (no outbox row)", lambda m: len(m["unexpected"]), ".0f", r=False)
+    t.row(
+        "  same article matched by 2+ replicas", lambda m: len(m["matched_twice"]), ".0f", r=False
+    )
+    t.row("  latency p50, s (first served → sendMessage)", lambda m: m["lat50"])
+    t.row("  latency p95, s", lambda m: m["lat95"])
+    t.row("  latency max, s", lambda m: m["lat_max"])
+    t.row("  first alert queued, s after publish", lambda m: m["first_queued"])
+    t.row("  last message, s after publish", lambda m: m["last_send"])
+    t.row("  delivery rate achieved, msg/s", lambda m: m["deliver_rate"])
+    t.row("  delivery rate allowed by the limits, msg/s", lambda m: m["allowed_rate"])
+    t.row("  429 Too Many Requests", lambda m: m["r429"], ".0f")
+
+
+def _cpu_memory(t: Columns) -> None:
+    t.section("CPU and memory (each replica's process tree, psutil)")
+    t.row("  CPU during ingest, s (all replicas)", lambda m: m["cpu_ingest"])
+    t.row("  CPU per article during ingest, ms", lambda m: m["cpu_per_article"], ".2f")
+    t.row("  CPU publish → drained, s", lambda m: m["cpu_all"])
+    t.row("    bot processes", lambda m: m["cpu_main"])
+    t.row("    extraction (forkserver + workers)", lambda m: m["cpu_extract"])
+    t.row("  CPU per article, publish → drained, ms", lambda m: m["cpu_per_article_all"], ".2f")
+    t.row("  cores busy during ingest (of 2)", lambda m: m["cpu_busy"], ".2f")
+    t.row(
         "  CPU per replica publish → drained, s",
         lambda m: per_replica(m["cpu_by_replica"], ".1f"),
         r=False,
     )
-    row("  peak RSS per replica tree, MB", lambda m: per_replica(m["rss"], ".0f", 1 / MB), r=False)
-    row("  peak RSS, all replicas (sum of peaks), MB", lambda m: sum(m["rss"].values()) / MB, ".0f")
-    row("  peak PSS, all replicas (sum of peaks), MB", lambda m: sum(m["pss"].values()) / MB, ".0f")
-    row("  farm CPU (not counted above), s", lambda m: m["helper_cpu"]["farm"])
-    row("  fake Bot API CPU (not counted above), s", lambda m: m["helper_cpu"]["telegram fake"])
-    section("lifecycle")
-    row("  start → first sight of every feed, s", lambda m: m["startup"])
-    row(
+    t.row(
+        "  peak RSS per replica tree, MB", lambda m: per_replica(m["rss"], ".0f", 1 / MB), r=False
+    )
+    t.row(
+        "  peak RSS, all replicas (sum of peaks), MB", lambda m: sum(m["rss"].values()) / MB, ".0f"
+    )
+    t.row(
+        "  peak PSS, all replicas (sum of peaks), MB", lambda m: sum(m["pss"].values()) / MB, ".0f"
+    )
+    t.row("  farm CPU (not counted above), s", lambda m: m["helper_cpu"]["farm"])
+    t.row("  fake Bot API CPU (not counted above), s", lambda m: m["helper_cpu"]["telegram fake"])
+
+
+def _lifecycle(t: Columns) -> None:
+    t.section("lifecycle")
+    t.row("  start → first sight of every feed, s", lambda m: m["startup"])
+    t.row(
         "  SIGTERM → exit, s (exit codes)",
         lambda m: " / ".join(
             f"{s:.1f} ({'killed' if c is None else c})" for c, s in m["stopped"].values()
         ),
         r=False,
     )
-    row("  bench wall time for this column, s", lambda m: m["wall"], ".0f")
-    return "\n".join(lines)
+    t.row("  bench wall time for this column, s", lambda m: m["wall"], ".0f")
 
 
 def details(runs: list[dict[str, Any]]) -> str:

@@ -8,8 +8,9 @@ loopback host (127.0.1.1 … 127.0.254.1, 127.1.1.1, …), 10 items each, with a
 ETag. The bot (its own process; Service as tests/conftest.py's Harness builds
 it) records them at first sight, then runs ``Pipeline.run_cycle`` over and over:
 every feed is fetched conditionally and answers 304. Printed: the wall time and
-CPU of an unchanged cycle, CPU by stage, and the bot's RSS after each of the
-``--cycles`` cycles (min/max and spread).
+CPU of an unchanged cycle, CPU by stage (through the pipeline's observer hooks,
+bench/stages.py), and the bot's RSS after each of the ``--cycles`` cycles
+(min/max and spread).
 """
 
 from __future__ import annotations
@@ -28,15 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import (
-    STAGES,
-    FarmSpec,
-    Limits,
-    RssSampler,
-    code_version,
-    farm_main,
-    telegram_main,
-)
+from benchlib import FarmSpec, Limits, RssSampler, code_version, farm_main, telegram_main
 
 MB = 1024 * 1024
 
@@ -48,41 +41,46 @@ def bot_proc(conn, cfg: dict) -> None:
     asyncio.run(_flow(conn, cfg))
 
 
+async def _timed_cycle(service, observer) -> dict:
+    """One unchanged cycle: wall, CPU (process, loop thread) and CPU by stage."""
+    from benchlib import process_cpu
+
+    observer.reset()
+    p0, l0, t0 = process_cpu(), time.thread_time(), time.time()
+    rep = await service.pipeline.run_cycle()
+    p1, l1, t1 = process_cpu(), time.thread_time(), time.time()
+    return {
+        "wall": t1 - t0,
+        "cpu": p1 - p0,
+        "loop": l1 - l0,
+        "feeds": rep.feeds,
+        "not_modified": rep.not_modified,
+        "failed": len(rep.failed),
+        "stages": dict(observer.clock.ns),
+    }
+
+
 async def _flow(conn, cfg: dict) -> None:
     import psutil
     import sqlalchemy as sa
-    from benchlib import instrument, process_cpu, profiled
+    from benchlib import profiled
+    from stages import StageObserver
 
     from bot.app.service import Service
     from bot.config.settings import load_settings
     from bot.store.schema import items
 
-    inst = instrument()
+    observer = StageObserver()
+    observer.clock.install()
     me = psutil.Process()
-    service = Service(load_settings(Path(cfg["config"])))
+    service = Service(load_settings(Path(cfg["config"])), observer=observer)
     await service.open()
     t = time.time()
     first = await service.pipeline.run_cycle()  # first sight: every feed's 10 items recorded
     first_wall = time.time() - t
     with service.store.engine.connect() as c:
         recorded = c.scalar(sa.select(sa.func.count()).select_from(items))
-    timed = []
-    for _ in range(cfg["timed"]):
-        inst.clock.reset()
-        p0, l0, t0 = process_cpu(), time.thread_time(), time.time()
-        rep = await service.pipeline.run_cycle()
-        p1, l1, t1 = process_cpu(), time.thread_time(), time.time()
-        timed.append(
-            {
-                "wall": t1 - t0,
-                "cpu": p1 - p0,
-                "loop": l1 - l0,
-                "feeds": rep.feeds,
-                "not_modified": rep.not_modified,
-                "failed": len(rep.failed),
-                "stages": dict(inst.clock.ns),
-            }
-        )
+    timed = [await _timed_cycle(service, observer) for _ in range(cfg["timed"])]
     with profiled(cfg["profile"]) as prof:
         await service.pipeline.run_cycle()
     series = []
@@ -106,16 +104,21 @@ async def _flow(conn, cfg: dict) -> None:
     )
 
 
-def main() -> None:
+def _args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--feeds", type=int, default=1000)
     ap.add_argument("--cycles", type=int, default=100)
     ap.add_argument("--timed", type=int, default=5, help="cycles timed for wall/CPU")
     ap.add_argument("--host-interval", type=float, default=0.05)
     ap.add_argument("--profile", action="store_true", help="cProfile one unchanged cycle")
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def _run(args: argparse.Namespace) -> tuple[dict, dict, RssSampler]:
+    """The farm, the fake Bot API and the bot, each in its own process: the bot's results."""
+    from benchlib import write_config
+
     ctx = multiprocessing.get_context("spawn")
-    started = time.time()
     farm_conn, farm_end = ctx.Pipe()
     spec = FarmSpec(args.feeds, 10, start_full=True, pages=False)
     farm = ctx.Process(target=farm_main, args=(farm_end, spec), daemon=True)
@@ -126,10 +129,7 @@ def main() -> None:
     tg_url = tg_conn.recv()
     _, info = farm_conn.recv()
     with tempfile.TemporaryDirectory(prefix="newsbot-bench-") as tmp:
-        from benchlib import write_config
-
-        work = Path(tmp)
-        config = write_config(work, info["feeds"], tg_url, host_interval=args.host_interval)
+        config = write_config(Path(tmp), info["feeds"], tg_url, host_interval=args.host_interval)
         cfg = {
             "workdir": tmp,
             "config": str(config),
@@ -150,14 +150,12 @@ def main() -> None:
     tg_conn.send("stop")
     farm.join(timeout=10)
     tg.join(timeout=10)
+    return res, counts, rss
 
-    timed, series = res["timed"], res["series"]
-    feeds = timed[0]["feeds"]
-    wall = statistics.median(c["wall"] for c in timed)
-    cpu = statistics.median(c["cpu"] for c in timed)
-    loop = statistics.median(c["loop"] for c in timed)
-    cmd = " ".join([".venv/bin/python", "bench/unchanged_bench.py", *sys.argv[1:]])
-    print(cmd)
+
+def _print_setup(args: argparse.Namespace, res: dict, counts: dict, started: float) -> None:
+    feeds = res["timed"][0]["feeds"]
+    print(" ".join([".venv/bin/python", "bench/unchanged_bench.py", *sys.argv[1:]]))
     print(
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
         f"{platform.python_implementation()} {platform.python_version()}, "
@@ -167,13 +165,23 @@ def main() -> None:
         f"{feeds} feeds on {feeds} loopback hosts, 10 items each; per-host interval "
         f"{args.host_interval:g} s, production fetch limits (max_concurrency 10)"
     )
+    first = res["first"]
     print(
-        f"first sight: {res['first']['wall']:.2f} s, {res['first']['items']} item keys recorded, "
-        f"{res['first']['failed']} feeds failed"
+        f"first sight: {first['wall']:.2f} s, {first['items']} item keys recorded, "
+        f"{first['failed']} feeds failed"
     )
     print("  (first-sight items are recorded without alerting)")
     print(f"farm answered: {counts}")
-    print()
+
+
+def _print_cycle(timed: list[dict]) -> float:
+    """The timed cycles' medians, CPU by stage; returns the median wall time."""
+    from stages import STAGES
+
+    feeds = timed[0]["feeds"]
+    wall = statistics.median(c["wall"] for c in timed)
+    cpu = statistics.median(c["cpu"] for c in timed)
+    loop = statistics.median(c["loop"] for c in timed)
     print(
         f"unchanged cycle ({timed[0]['not_modified']} of {feeds} answered 304, "
         f"median of {len(timed)})"
@@ -188,12 +196,16 @@ def main() -> None:
     rest = loop * 1e3 - sum(stages.values())
     print(f"    {'loop glue (unattributed)':26} {rest:8.1f} ms")
     print(f"    {'other threads':26} {(cpu - loop) * 1e3:8.1f} ms")
+    return wall
+
+
+def _print_series(series: list[tuple], rss: RssSampler) -> float:
+    """Wall and RSS over the long run; returns the largest RSS deviation from the median."""
     walls = [s[0] for s in series]
     rsses = [s[1] for s in series]
     mid = statistics.median(rsses)
     spread = (max(rsses) - min(rsses)) / mid
     dev = max(max(rsses) / mid - 1, 1 - min(rsses) / mid)
-    print()
     print(
         f"{len(series)} more unchanged cycles: wall min {min(walls) * 1e3:.0f} / median "
         f"{statistics.median(walls) * 1e3:.0f} / max {max(walls) * 1e3:.0f} ms; "
@@ -208,8 +220,20 @@ def main() -> None:
         "  RSS by tenth of the run, MB: "
         + " ".join(f"{rsses[i] / MB:.1f}" for i in range(0, len(rsses), tenth))
     )
-    peak = rss.peak()
-    print(f"  peak RSS of the bot's process tree over the whole run: {peak[0] / MB:.0f} MB")
+    print(f"  peak RSS of the bot's process tree over the whole run: {rss.peak()[0] / MB:.0f} MB")
+    return dev
+
+
+def main() -> None:
+    args = _args()
+    started = time.time()
+    res, counts, rss = _run(args)
+    _print_setup(args, res, counts, started)
+    print()
+    wall = _print_cycle(res["timed"])
+    print()
+    dev = _print_series(res["series"], rss)
+    feeds = res["timed"][0]["feeds"]
     print()
     print("targets")
     ok = wall <= 1.0
@@ -218,7 +242,7 @@ def main() -> None:
         f"({feeds} feeds) -> {'met' if ok and feeds >= 1000 else 'MISSED'}"
     )
     print(
-        f"  RSS flat (±5 %) over {len(series)} unchanged cycles: within ±{100 * dev:.1f} % "
+        f"  RSS flat (±5 %) over {len(res['series'])} unchanged cycles: within ±{100 * dev:.1f} % "
         f"of the median -> {'met' if dev <= 0.05 else 'MISSED'}"
     )
     if res["profile"]:

@@ -9,10 +9,10 @@ the health probe (which touches the database) never run on the event loop, and
 nothing beyond ``prometheus_client`` is needed. ``start()`` binds before it
 returns, so port 0 works and ``port`` is the real one.
 
-The service records a cycle from its ``CycleReport`` plus two small store reads
-(articles stored and topics matched since the cycle began, by article id, so only
-that cycle's rows count); delivery outcomes come from the ``Deliverer``'s
-``on_result`` hook; the outbox gauges are read from the store at scrape time.
+The service records a cycle from its ``CycleReport`` alone: what this process
+counted as it worked, so replicas sharing a database never count each other's
+articles. Delivery outcomes come from the ``Deliverer``'s ``on_result`` hook; the
+outbox gauges are read from the store at scrape time.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -36,8 +35,6 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-
-from bot.store.schema import articles, matches
 
 if TYPE_CHECKING:
     from bot.pipeline.orchestrator import CycleReport
@@ -132,19 +129,8 @@ class Metrics:
         finally:
             self.cycle_finished(time.monotonic() - start)
 
-    def record_cycle(
-        self,
-        report: CycleReport,
-        seconds: float,
-        *,
-        sources: dict[str, int] | None = None,
-        topics: dict[str, int] | None = None,
-    ) -> None:
-        """Count one finished cycle: feed polls by result, errors by kind, items, matches.
-
-        ``sources`` and ``topics`` are the cycle's stored articles by text source and
-        their matches by topic (``articles_since``).
-        """
+    def record_cycle(self, report: CycleReport, seconds: float) -> None:
+        """Count one finished cycle: feed polls by result, errors by kind, items, matches."""
         failed = len(report.failed)
         ok = max(0, report.feeds - report.not_modified - failed)
         self.feeds_polled.labels(result="ok").inc(ok)
@@ -154,9 +140,9 @@ class Metrics:
         for kind, n in kinds.items():
             self.fetch_errors.labels(kind=kind).inc(n)
         self.new_items.inc(report.new_items)
-        for source, n in (sources or {}).items():
+        for source, n in report.by_source.items():
             self.articles_extracted.labels(source=source).inc(n)
-        for topic, n in (topics or {}).items():
+        for topic, n in report.by_topic.items():
             self.matches.labels(topic=topic).inc(n)
         self.cycle_finished(seconds)
 
@@ -170,28 +156,6 @@ class Metrics:
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""
         return generate_latest(self.registry)
-
-
-def last_article_id(engine: sa.Engine) -> int:
-    """The newest article's id (0 for none): a cycle's articles are the ones after it."""
-    with engine.connect() as conn:
-        return conn.scalar(sa.select(sa.func.max(articles.c.id))) or 0
-
-
-def articles_since(engine: sa.Engine, after_id: int) -> tuple[dict[str, int], dict[str, int]]:
-    """Articles stored after ``after_id``, by text source; and their matches, by topic."""
-    by_source = (
-        sa.select(articles.c.text_source, sa.func.count())
-        .where(articles.c.id > after_id)
-        .group_by(articles.c.text_source)
-    )
-    by_topic = (
-        sa.select(matches.c.topic_id, sa.func.count())
-        .where(matches.c.article_id > after_id)
-        .group_by(matches.c.topic_id)
-    )
-    with engine.connect() as conn:
-        return dict(conn.execute(by_source).all()), dict(conn.execute(by_topic).all())
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -23,7 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.analysis.pool import WorkerPool
 from bot.app.health import check as check_health
 from bot.app.leader import Leadership
-from bot.app.metrics import Metrics, MetricsServer, articles_since, last_article_id
+from bot.app.metrics import Metrics, MetricsServer
 from bot.config.feeds import load_feeds
 from bot.config.settings import Settings
 from bot.core.errors import NewsbotError
@@ -32,6 +32,7 @@ from bot.delivery.drain import Deliverer
 from bot.delivery.senders import ConsoleSender, GatedSender, Sender, ShuttingDown
 from bot.ingest.fetch import Fetcher
 from bot.pipeline.explain import explain_url
+from bot.pipeline.observer import Observer
 from bot.pipeline.orchestrator import CycleReport, Pipeline
 from bot.pipeline.recorder import DryRunRecorder, StoreRecorder
 from bot.rules.live import LiveRules
@@ -49,8 +50,16 @@ ABANDON_WAIT = 1.0  # seconds cancelled work gets to unwind
 class Service:
     """Every stage, built once from the settings."""
 
-    def __init__(self, settings: Settings, *, console: bool = False, dry_run: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        console: bool = False,
+        dry_run: bool = False,
+        observer: Observer | None = None,
+    ) -> None:
         self.settings, self.console, self.dry_run = settings, console, dry_run
+        self.observer = observer  # the pipeline's hooks (benchmarks); None: no-op
         self.telegram: TelegramFront | None = None
         self.metrics_server: MetricsServer | None = None
         self._jobs: set[asyncio.Task] = set()
@@ -84,6 +93,7 @@ class Service:
             recorder,
             console=self.console,
             notify=self._tell_admins,
+            observer=self.observer,
         )
         sender: Sender = ConsoleSender()
         if not self.console:
@@ -114,14 +124,10 @@ class Service:
 
     async def once(self, *, due_only: bool = False) -> CycleReport:
         """One cycle, then deliver what it queued (unless this is a dry run)."""
-        before = last_article_id(self.store.engine)
         start = time.monotonic()
         report = await self.pipeline.run_cycle(due_only=due_only)
         if not self.dry_run:
-            sources, topics = articles_since(self.store.engine, before)
-            self.metrics.record_cycle(
-                report, time.monotonic() - start, sources=sources, topics=topics
-            )
+            self.metrics.record_cycle(report, time.monotonic() - start)
             if self.leadership.held or self.leadership.check():
                 await self.deliverer.deliver_due()  # only the leader sends
         return report

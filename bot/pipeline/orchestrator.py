@@ -5,12 +5,15 @@ tests all run ``Pipeline.run_cycle``. Nothing is marked as seen
 until its article, matches and outbox rows are stored in the same transaction,
 and a feed's HTTP validators are saved only after all its new items are, so a
 crash at any point means re-work on the next cycle, never a lost alert.
+An ``Observer`` (bot/pipeline/observer.py) hears of each step; by default, no one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,6 +28,7 @@ from bot.core.models import Article, Entry, FeedSource, FetchResult, TopicMatch
 from bot.delivery.render import render_alert
 from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import parse_feed
+from bot.pipeline.observer import Observer
 from bot.pipeline.recorder import Recorder
 from bot.pipeline.schedule import Poll, next_delay, next_interval
 from bot.pipeline.stories import StoryIndex
@@ -35,19 +39,33 @@ log = logging.getLogger(__name__)
 CONSOLE_CHAT = 0
 LEASE_FLUSH_SECONDS = 1.0  # how long a polled feed may stay leased before its 304 is saved
 RECORDED, UNMATCHED, FAILED = "recorded", "unmatched", "failed"  # one item's outcome
+OK, NOT_MODIFIED = "ok", "not_modified"  # one poll's outcome (or FAILED)
 
 
 @dataclass
 class CycleReport:
-    """What one cycle did, for logs, ``once`` and tests."""
+    """What one cycle did, for logs, ``once``, metrics and tests.
+
+    Counted by this process as it works, never read back from the store, so
+    replicas sharing a database each report only their own work.
+    """
 
     feeds: int = 0
     not_modified: int = 0
     failed: dict[str, str] = field(default_factory=dict)
     failed_kinds: dict[str, str] = field(default_factory=dict)
     new_items: int = 0
-    matched: int = 0
+    matched: int = 0  # articles this process stored (they matched a topic)
     alerts: int = 0
+    by_source: Counter[str] = field(default_factory=Counter)  # stored articles by text_source
+    by_topic: Counter[str] = field(default_factory=Counter)  # their topic matches by topic
+
+    def stored(self, article: Article, found: list[TopicMatch], alerts: int) -> None:
+        """Count one article this process stored, with its matches and alerts."""
+        self.matched += 1
+        self.alerts += alerts
+        self.by_source[article.text_source] += 1
+        self.by_topic.update(m.topic_id for m in found)
 
 
 class Pipeline:
@@ -64,10 +82,12 @@ class Pipeline:
         *,
         console: bool = False,
         notify: Callable[[str], None] | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.settings, self.store, self.fetcher = settings, store, fetcher
         self.workers, self.rules, self.recorder = workers, rules, recorder
         self.console, self.notify = console, notify
+        self.observer = observer or Observer()  # the default does nothing
         self._lock = asyncio.Lock()
         # Items in flight (fetched page in memory, or in a worker): bounds memory.
         self._entry_slots = asyncio.Semaphore(settings.fetch.max_concurrency * 8)
@@ -188,8 +208,10 @@ class Pipeline:
             pass
 
     async def _poll_guarded(self, feed: FeedSource, report: CycleReport) -> None:
+        self.observer.on_poll_start(feed)
+        start, outcome = time.monotonic(), FAILED
         try:
-            await self.poll_feed(feed, report)
+            outcome = await self.poll_feed(feed, report)
         except FeedError as exc:
             self._failed(feed, report, exc.kind, str(exc), exc.retry_after)
             log.warning(
@@ -198,6 +220,7 @@ class Pipeline:
         except Exception as exc:  # a bug in one feed's path must not stop the cycle
             self._failed(feed, report, "internal", repr(exc), None)
             log.exception("feed_crashed", extra={"feed_url": feed.url})
+        self.observer.on_poll_end(feed, outcome, time.monotonic() - start)
 
     def _base(self, feed: FeedSource) -> float:
         return feed.interval_seconds or self.settings.poll_interval_seconds
@@ -233,16 +256,18 @@ class Pipeline:
         if self.notify is not None:
             self.notify(text)
 
-    async def poll_feed(self, feed: FeedSource, report: CycleReport) -> None:
-        """Fetch, parse and process one feed's new items."""
+    async def poll_feed(self, feed: FeedSource, report: CycleReport) -> str:
+        """Fetch, parse and process one feed's new items: OK or NOT_MODIFIED."""
         result = await self.fetcher.fetch_feed(
             feed.url, etag=feed.etag, last_modified=feed.last_modified
         )
+        self.observer.on_feed_fetched(feed, result)
         if result.not_modified:
             report.not_modified += 1
             self._succeeded(feed, result, Poll(ok=True, cache_seconds=result.cache_seconds))
-            return
+            return NOT_MODIFIED
         parsed = parse_feed(result.body, result.final_url, result.content_type)
+        self.observer.on_feed_parsed(feed, parsed)
         if parsed.warning:
             log.warning("feed_bozo", extra={"feed_url": feed.url, "warning": parsed.warning})
         new = self.store.items.unseen(feed.id, parsed.entries)
@@ -271,6 +296,7 @@ class Pipeline:
             ttl_minutes=parsed.ttl_minutes,
         )
         self._succeeded(feed, result, poll)
+        return OK
 
     def _first_sight(self, feed: FeedSource, entries: list[Entry]) -> list[Entry]:
         """On a feed's first poll, record old items without alerting (no flood)."""
@@ -289,11 +315,14 @@ class Pipeline:
         self, feed: FeedSource, entry: Entry, report: CycleReport, lane: asyncio.Semaphore
     ) -> str:
         async with lane, self._entry_slots:
+            self.observer.on_item_start(feed, entry)
+            start, outcome = time.monotonic(), FAILED
             try:
-                return await self.process_entry(feed, entry, report)
+                outcome = await self.process_entry(feed, entry, report)
             except Exception:  # retried next cycle, since nothing was recorded
                 log.exception("item_failed", extra={"feed_url": feed.url, "item_key": entry.key})
-                return FAILED
+            self.observer.on_item_end(feed, entry, outcome, time.monotonic() - start)
+            return outcome
 
     async def process_entry(self, feed: FeedSource, entry: Entry, report: CycleReport) -> str:
         """Turn one new entry into an article and match it; record it with its alerts.
@@ -302,6 +331,7 @@ class Pipeline:
         batch per feed (nothing to alert, so nothing to lose if that batch never lands).
         """
         analysis = await self.analysis_for(feed, entry)
+        self.observer.on_analysis(entry, analysis)
         article, found = analysis.article, list(analysis.matches)
         if article.text_source == "skipped":
             self.skipped_extractions += 1
@@ -309,9 +339,10 @@ class Pipeline:
             return UNMATCHED
         alerts = self._alerts(article, found)
         story = self._story(analysis.fingerprint)
-        self.recorder.article(feed, entry, article, found, alerts, story)
-        report.matched += 1
-        report.alerts += len(alerts)
+        if not self.recorder.article(feed, entry, article, found, alerts, story):
+            return RECORDED  # another replica recorded it first; nothing of ours was written
+        report.stored(article, found, len(alerts))
+        self.observer.on_recorded(entry, article, alerts)
         log.info(
             "article_matched",
             extra={"url": article.url, "chats": len(alerts), "topics": [m.topic_id for m in found]},
@@ -367,6 +398,7 @@ class Pipeline:
             return finish(self.matcher, base)
         try:
             page = await self.fetcher.fetch_page(entry.link)
+            self.observer.on_page_fetched(entry, page)
             job = PageJob(base, self._rules, page.body, page.final_url, page.content_type)
             analysis = await self.workers.run(analyze, job)
         except (FetchError, ExtractError) as exc:

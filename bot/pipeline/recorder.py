@@ -48,8 +48,11 @@ class Recorder(Protocol):
         found: Sequence[TopicMatch],
         alerts: Sequence[tuple[int, str]],
         story: int | None = None,
-    ) -> None:
-        """One matched item: seen, with its article, matches and alerts."""
+    ) -> bool:
+        """One matched item: seen, with its article, matches and alerts.
+
+        False if it was recorded already (by another replica): nothing was written.
+        """
 
     def new_story(self, fingerprint: int) -> int | None:
         """A new story for an article no earlier outlet ran; its id, if stories are kept."""
@@ -122,9 +125,9 @@ class StoreRecorder:
         found: Sequence[TopicMatch],
         alerts: Sequence[tuple[int, str]],
         story: int | None = None,
-    ) -> None:
+    ) -> bool:
         """One matched item: seen, plus its article, matches and outbox rows."""
-        self.store.items.record_article(feed.id, entry, article, found, alerts, story)
+        return self.store.items.record_article(feed.id, entry, article, found, alerts, story)
 
     def new_story(self, fingerprint: int) -> int | None:
         """Start a story for an article no earlier outlet ran."""
@@ -170,13 +173,14 @@ class DryRunRecorder:
         found: Sequence[TopicMatch],
         alerts: Sequence[tuple[int, str]],
         story: int | None = None,
-    ) -> None:
+    ) -> bool:
         """Print each alert that would be queued, and matches nobody subscribed to."""
         for chat_id, text in alerts:
             print(f"=== would send to chat {chat_id} ===\n{plain(text)}\n", file=self.out)
         if found and not alerts:
             topics = ", ".join(m.topic_id for m in found)
             print(f"- {article.url}: matches {topics}, but no chat subscribes", file=self.out)
+        return True
 
     def seen(self, feed: FeedSource, entries: Sequence[Entry]) -> None:
         """Nothing is remembered in a dry run."""
