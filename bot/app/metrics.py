@@ -37,7 +37,7 @@ from prometheus_client import (
 )
 
 if TYPE_CHECKING:
-    from bot.pipeline.orchestrator import CycleReport
+    from bot.pipeline.report import CycleReport
 
 log = logging.getLogger(__name__)
 

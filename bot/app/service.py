@@ -33,8 +33,9 @@ from bot.delivery.senders import ConsoleSender, GatedSender, Sender, ShuttingDow
 from bot.ingest.fetch import Fetcher
 from bot.pipeline.explain import explain_url
 from bot.pipeline.observer import Observer
-from bot.pipeline.orchestrator import CycleReport, Pipeline
+from bot.pipeline.orchestrator import Pipeline
 from bot.pipeline.recorder import DryRunRecorder, StoreRecorder
+from bot.pipeline.report import CycleReport
 from bot.rules.live import LiveRules
 from bot.store import Store
 from bot.telegram.app import TelegramFront

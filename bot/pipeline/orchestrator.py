@@ -13,25 +13,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.analysis.fingerprint import EMPTY
 from bot.analysis.page import Analysis, PageJob, RulesBlob, analyze, finish
 from bot.analysis.pool import WorkerPool
 from bot.config.settings import Settings
 from bot.core.clock import utcnow
 from bot.core.errors import ExtractError, FeedError, FetchError
-from bot.core.models import Article, Entry, FeedSource, FetchResult, TopicMatch
+from bot.core.models import Article, Entry, FeedSource, TopicMatch
 from bot.delivery.render import render_alert
 from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import parse_feed
 from bot.pipeline.observer import Observer
+from bot.pipeline.outcomes import PollOutcomes
 from bot.pipeline.recorder import Recorder
-from bot.pipeline.schedule import Poll, next_delay, next_interval
-from bot.pipeline.stories import StoryIndex
+from bot.pipeline.report import CycleReport
+from bot.pipeline.schedule import Poll
+from bot.pipeline.stories import StoryGrouper
 from bot.rules.live import LiveRules
 from bot.store import Store
 
@@ -40,32 +39,6 @@ CONSOLE_CHAT = 0
 LEASE_FLUSH_SECONDS = 1.0  # how long a polled feed may stay leased before its 304 is saved
 RECORDED, UNMATCHED, FAILED = "recorded", "unmatched", "failed"  # one item's outcome
 OK, NOT_MODIFIED = "ok", "not_modified"  # one poll's outcome (or FAILED)
-
-
-@dataclass
-class CycleReport:
-    """What one cycle did, for logs, ``once``, metrics and tests.
-
-    Counted by this process as it works, never read back from the store, so
-    replicas sharing a database each report only their own work.
-    """
-
-    feeds: int = 0
-    not_modified: int = 0
-    failed: dict[str, str] = field(default_factory=dict)
-    failed_kinds: dict[str, str] = field(default_factory=dict)
-    new_items: int = 0
-    matched: int = 0  # articles this process stored (they matched a topic)
-    alerts: int = 0
-    by_source: Counter[str] = field(default_factory=Counter)  # stored articles by text_source
-    by_topic: Counter[str] = field(default_factory=Counter)  # their topic matches by topic
-
-    def stored(self, article: Article, found: list[TopicMatch], alerts: int) -> None:
-        """Count one article this process stored, with its matches and alerts."""
-        self.matched += 1
-        self.alerts += alerts
-        self.by_source[article.text_source] += 1
-        self.by_topic.update(m.topic_id for m in found)
 
 
 class Pipeline:
@@ -86,17 +59,16 @@ class Pipeline:
     ) -> None:
         self.settings, self.store, self.fetcher = settings, store, fetcher
         self.workers, self.rules, self.recorder = workers, rules, recorder
-        self.console, self.notify = console, notify
+        self.console = console
         self.observer = observer or Observer()  # the default does nothing
         self._lock = asyncio.Lock()
         # Items in flight (fetched page in memory, or in a worker): bounds memory.
         self._entry_slots = asyncio.Semaphore(settings.fetch.max_concurrency * 8)
         self.cycles = 0
-        self.skipped_extractions = 0  # pages whose text could not match any topic
         self.matcher = rules.matcher
         self._rules = RulesBlob.of(self.matcher)  # what the workers match with
-        self._stories: StoryIndex | None = None  # loaded from the store on first use
-        self._stories_seen = 0
+        self.outcomes = PollOutcomes(settings, recorder, notify)
+        self.stories = StoryGrouper(store, recorder, settings.alerts.story_window_hours)
         self._cycle_done = asyncio.Condition()
 
     async def run_cycle(self, *, due_only: bool = False) -> CycleReport:
@@ -202,59 +174,20 @@ class Pipeline:
         async with self._cycle_done:
             await self._cycle_done.wait_for(lambda: self.cycles >= count)
 
-    async def idle(self) -> None:
-        """Return once no cycle is running (used on shutdown)."""
-        async with self._lock:
-            pass
-
     async def _poll_guarded(self, feed: FeedSource, report: CycleReport) -> None:
         self.observer.on_poll_start(feed)
         start, outcome = time.monotonic(), FAILED
         try:
             outcome = await self.poll_feed(feed, report)
         except FeedError as exc:
-            self._failed(feed, report, exc.kind, str(exc), exc.retry_after)
+            self.outcomes.failed(feed, report, exc.kind, str(exc), exc.retry_after)
             log.warning(
                 "feed_failed", extra={"feed_url": feed.url, "kind": exc.kind, "error": str(exc)}
             )
         except Exception as exc:  # a bug in one feed's path must not stop the cycle
-            self._failed(feed, report, "internal", repr(exc), None)
+            self.outcomes.failed(feed, report, "internal", repr(exc), None)
             log.exception("feed_crashed", extra={"feed_url": feed.url})
         self.observer.on_poll_end(feed, outcome, time.monotonic() - start)
-
-    def _base(self, feed: FeedSource) -> float:
-        return feed.interval_seconds or self.settings.poll_interval_seconds
-
-    def _failed(
-        self, feed: FeedSource, report: CycleReport, kind: str, message: str, wait: float | None
-    ) -> None:
-        report.failed[feed.url] = message
-        report.failed_kinds[feed.url] = kind
-        poll = Poll(ok=False, retry_after=wait, failures=feed.consecutive_failures + 1)
-        delay = next_delay(feed.current_interval or self._base(feed), poll, self.settings.polling)
-        self.recorder.feed_failed(feed, kind, message, utcnow() + timedelta(seconds=delay))
-        since = feed.failing_since or utcnow()
-        broken_after = timedelta(hours=self.settings.polling.broken_after_hours)
-        if not feed.broken and utcnow() - since >= broken_after:
-            self.recorder.feed_broken(feed, True)
-            self._notify(
-                f"Feed broken: {feed.name} ({feed.url}) has failed since "
-                f"{since:%Y-%m-%d %H:%M} UTC. Last error: {message[:500]}"
-            )
-
-    def _succeeded(self, feed: FeedSource, result: FetchResult, poll: Poll) -> None:
-        interval = next_interval(
-            self._base(feed), feed.current_interval, poll, self.settings.polling
-        )
-        delay = next_delay(interval, poll, self.settings.polling)
-        self.recorder.feed_ok(feed, result, utcnow() + timedelta(seconds=delay), interval)
-        if feed.broken:
-            self._notify(f"Feed recovered: {feed.name} ({feed.url}) works again.")
-
-    def _notify(self, text: str) -> None:
-        log.warning("feed_health_changed", extra={"note": text})
-        if self.notify is not None:
-            self.notify(text)
 
     async def poll_feed(self, feed: FeedSource, report: CycleReport) -> str:
         """Fetch, parse and process one feed's new items: OK or NOT_MODIFIED."""
@@ -264,7 +197,7 @@ class Pipeline:
         self.observer.on_feed_fetched(feed, result)
         if result.not_modified:
             report.not_modified += 1
-            self._succeeded(feed, result, Poll(ok=True, cache_seconds=result.cache_seconds))
+            self.outcomes.succeeded(feed, result, Poll(ok=True, cache_seconds=result.cache_seconds))
             return NOT_MODIFIED
         parsed = parse_feed(result.body, result.final_url, result.content_type)
         self.observer.on_feed_parsed(feed, parsed)
@@ -295,7 +228,7 @@ class Pipeline:
             cache_seconds=result.cache_seconds,
             ttl_minutes=parsed.ttl_minutes,
         )
-        self._succeeded(feed, result, poll)
+        self.outcomes.succeeded(feed, result, poll)
         return OK
 
     def _first_sight(self, feed: FeedSource, entries: list[Entry]) -> list[Entry]:
@@ -333,12 +266,10 @@ class Pipeline:
         analysis = await self.analysis_for(feed, entry)
         self.observer.on_analysis(entry, analysis)
         article, found = analysis.article, list(analysis.matches)
-        if article.text_source == "skipped":
-            self.skipped_extractions += 1
         if not found:
             return UNMATCHED
         alerts = self._alerts(article, found)
-        story = self._story(analysis.fingerprint)
+        story = self.stories.story_of(analysis.fingerprint)
         if not self.recorder.article(feed, entry, article, found, alerts, story):
             return RECORDED  # another replica recorded it first; nothing of ours was written
         report.stored(article, found, len(alerts))
@@ -348,28 +279,6 @@ class Pipeline:
             extra={"url": article.url, "chats": len(alerts), "topics": [m.topic_id for m in found]},
         )
         return RECORDED
-
-    def _story(self, fp: int) -> int | None:
-        """The story of a matched article (by fingerprint): an earlier outlet's, or a new one."""
-        if fp == EMPTY:
-            return None
-        if self._stories is None:
-            since = utcnow() - timedelta(hours=self.settings.alerts.story_window_hours)
-            recent = self.store.stories.recent(since)
-            self._stories = StoryIndex(recent)
-            self._stories_seen = max((sid for sid, _ in recent), default=0)
-        found = self._stories.match(fp)
-        if found is None:  # another replica may have started this story meanwhile
-            for story_id, story_fp in self.store.stories.newer_than(self._stories_seen):
-                self._stories.add(story_id, story_fp)
-                self._stories_seen = max(self._stories_seen, story_id)
-            found = self._stories.match(fp)
-        if found is None:
-            found = self.recorder.new_story(fp)
-            if found is not None:
-                self._stories.add(found, fp)
-                self._stories_seen = max(self._stories_seen, found)
-        return found
 
     def _alerts(self, article: Article, found: list[TopicMatch]) -> list[tuple[int, str]]:
         if not found:

@@ -1,11 +1,21 @@
-"""Story grouping: near-duplicate articles across outlets become one story."""
+"""Story grouping: near-duplicate articles across outlets become one story.
+
+The outbox keeps one row per chat and story, so a wire report run by five outlets
+alerts a chat once, and the later outlets are added as "also reported by".
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Generic, TypeVar
+from datetime import timedelta
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from bot.analysis.fingerprint import EMPTY, THRESHOLD, distance
+from bot.core.clock import utcnow
+
+if TYPE_CHECKING:
+    from bot.pipeline.recorder import Recorder
+    from bot.store import Store
 
 StoryId = TypeVar("StoryId")
 
@@ -53,3 +63,41 @@ class StoryIndex(Generic[StoryId]):
         story_id = new_id if story_id is None else story_id
         self.add(story_id, fp)
         return story_id
+
+
+class StoryGrouper:
+    """The story of each matched article: an earlier outlet's, or a new one.
+
+    Recent stories are loaded from the store on first use; stories other replicas
+    start meanwhile are read before a new one is opened.
+    """
+
+    def __init__(self, store: Store, recorder: Recorder, window_hours: float) -> None:
+        self.store, self.recorder, self.window_hours = store, recorder, window_hours
+        self._index: StoryIndex[int] | None = None
+        self._seen = 0  # the newest story id in the index
+
+    def _add(self, story_id: int, fp: int) -> None:
+        assert self._index is not None
+        self._index.add(story_id, fp)
+        self._seen = max(self._seen, story_id)
+
+    def story_of(self, fp: int) -> int | None:
+        """The story id for fingerprint ``fp`` (None for a text too short to have one)."""
+        if fp == EMPTY:
+            return None
+        if self._index is None:
+            since = utcnow() - timedelta(hours=self.window_hours)
+            self._index = StoryIndex()
+            for story_id, story_fp in self.store.stories.recent(since):
+                self._add(story_id, story_fp)
+        found = self._index.match(fp)
+        if found is None:  # another replica may have started this story meanwhile
+            for story_id, story_fp in self.store.stories.newer_than(self._seen):
+                self._add(story_id, story_fp)
+            found = self._index.match(fp)
+        if found is None:
+            found = self.recorder.new_story(fp)
+            if found is not None:
+                self._add(found, fp)
+        return found

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.app.metrics import Metrics, MetricsServer
 from bot.app.service import Service
 from bot.core.models import Article, TopicMatch
-from bot.pipeline.orchestrator import CycleReport
+from bot.pipeline.report import CycleReport
 from bot.store.schema import articles
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.web import HTML, LoopbackSite, RequestInfo

@@ -1,0 +1,66 @@
+"""What one poll's outcome means for its feed: when it is polled next, and its health.
+
+A success schedules the next poll (adaptive interval, server hints, jitter); a
+failure backs off, and a feed failing for ``polling.broken_after_hours`` is marked
+broken and the admins are told once (and again when it recovers).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from bot.config.settings import Settings
+from bot.core.clock import utcnow
+from bot.core.models import FeedSource, FetchResult
+from bot.pipeline.recorder import Recorder
+from bot.pipeline.report import CycleReport
+from bot.pipeline.schedule import Poll, next_delay, next_interval
+
+log = logging.getLogger(__name__)
+
+
+class PollOutcomes:
+    """Records each poll's outcome through the recorder and tells admins of health changes."""
+
+    def __init__(
+        self, settings: Settings, recorder: Recorder, notify: Callable[[str], None] | None
+    ) -> None:
+        self.settings, self.recorder, self.notify = settings, recorder, notify
+
+    def base(self, feed: FeedSource) -> float:
+        """The feed's configured interval: its own, else the global one."""
+        return feed.interval_seconds or self.settings.poll_interval_seconds
+
+    def failed(
+        self, feed: FeedSource, report: CycleReport, kind: str, message: str, wait: float | None
+    ) -> None:
+        """The poll failed: back off, and say so once the feed counts as broken."""
+        report.failed[feed.url] = message
+        report.failed_kinds[feed.url] = kind
+        poll = Poll(ok=False, retry_after=wait, failures=feed.consecutive_failures + 1)
+        delay = next_delay(feed.current_interval or self.base(feed), poll, self.settings.polling)
+        self.recorder.feed_failed(feed, kind, message, utcnow() + timedelta(seconds=delay))
+        since = feed.failing_since or utcnow()
+        broken_after = timedelta(hours=self.settings.polling.broken_after_hours)
+        if not feed.broken and utcnow() - since >= broken_after:
+            self.recorder.feed_broken(feed, True)
+            self._notify(
+                f"Feed broken: {feed.name} ({feed.url}) has failed since "
+                f"{since:%Y-%m-%d %H:%M} UTC. Last error: {message[:500]}"
+            )
+
+    def succeeded(self, feed: FeedSource, result: FetchResult, poll: Poll) -> None:
+        """The poll worked: schedule the next one, and say so if the feed was broken."""
+        polling = self.settings.polling
+        interval = next_interval(self.base(feed), feed.current_interval, poll, polling)
+        delay = next_delay(interval, poll, polling)
+        self.recorder.feed_ok(feed, result, utcnow() + timedelta(seconds=delay), interval)
+        if feed.broken:
+            self._notify(f"Feed recovered: {feed.name} ({feed.url}) works again.")
+
+    def _notify(self, text: str) -> None:
+        log.warning("feed_health_changed", extra={"note": text})
+        if self.notify is not None:
+            self.notify(text)
