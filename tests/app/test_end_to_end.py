@@ -21,6 +21,7 @@ def alerts_to(api, chat_id: int = CHAT) -> list[dict]:
     return [m for m in api.sent if m["chat_id"] == chat_id and "<a href=" in m["text"]]
 
 
+@pytest.mark.slow  # several poll cycles, then a restart and two more
 async def test_subscribe_poll_extract_match_alert_once_and_not_after_restart(
     harness: Harness,
 ) -> None:

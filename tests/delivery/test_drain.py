@@ -34,6 +34,7 @@ def quiet_feed(harness: Harness) -> Harness:
     return harness
 
 
+@pytest.mark.slow  # real time: two 1 s flood waits
 async def test_flood_wait_is_honoured_and_every_alert_arrives_once(quiet_feed: Harness) -> None:
     api = quiet_feed.telegram
     api.fail("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1, times=2)
@@ -60,6 +61,7 @@ async def test_blocked_chat_is_deactivated_and_others_still_served(quiet_feed: H
     assert len([p for p in api.calls("sendMessage") if p["chat_id"] == 21]) == 1
 
 
+@pytest.mark.slow  # real time: the deliverer's back-off while the API is down
 async def test_bot_api_down_for_a_while_then_back(quiet_feed: Harness) -> None:
     api = quiet_feed.telegram
     async with quiet_feed.running() as service:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.helpers.chat import say
 from tests.helpers.harness import OUTLET_COPY, WIRE, Harness, rss, story
 
@@ -18,6 +20,7 @@ def page(intro: str, body: list[str], outro: str) -> str:
     )
 
 
+@pytest.mark.slow  # three copies published one after another, a cycle or more each
 async def test_three_copies_of_a_wire_story_give_one_alert_naming_all_sources(
     harness: Harness,
 ) -> None:

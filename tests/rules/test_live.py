@@ -108,6 +108,7 @@ def test_test_rules_command_explains_a_file(tmp_path: Path, capsys) -> None:
     assert "NEARLY  kazakhstan_unrest" in out
 
 
+@pytest.mark.slow  # a running service, reloads over several cycles
 async def test_running_bot_keeps_good_rules_tells_admins_and_takes_a_fix(
     harness: Harness,
 ) -> None:
