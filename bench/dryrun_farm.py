@@ -38,6 +38,12 @@ def main() -> int:
     p.add_argument("--feeds", type=int, default=20)
     p.add_argument("--items", type=int, default=20)
     p.add_argument("--on-topic", type=float, default=0.2)
+    p.add_argument(
+        "--bot-root",
+        type=Path,
+        default=ROOT,
+        help="run the bot from this checkout (compare two versions on one farm)",
+    )
     args = p.parse_args()
     ctx = multiprocessing.get_context("spawn")
     conn, end = ctx.Pipe()
@@ -56,10 +62,10 @@ def main() -> int:
             )
             env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
             env.pop("TELEGRAM_BOT_TOKEN", None)
-            env["PYTHONPATH"] = str(ROOT)
+            env["PYTHONPATH"] = str(args.bot_root)
             done = subprocess.run(
                 [sys.executable, "-m", "bot", "--config", str(config), "once", "--dry-run"],
-                cwd=tmp,
+                cwd=tmp,  # python -m bot: PYTHONPATH's bot wins over the installed one
                 env=env,
                 capture_output=True,
                 text=True,
