@@ -12,7 +12,7 @@ For each replica count, everything is fresh, so the runs do not share state:
   127.0.X.1 with M items each and ~85 kB article pages, empty until published;
 - the rate-limited fake Telegram Bot API (benchlib ``telegram_main``);
 - N replicas: real ``python -m bot --config DIR run`` processes (as in production
-  and tests/test_replicas.py), each with its own config dir, replica id, User-Agent
+  and tests/app/test_replicas.py), each with its own config dir, replica id, User-Agent
   and JSON log, all on the same database and feeds. They claim due feeds with leases
   on their scheduler tick; only the leader (advisory lock) sends to Telegram.
 
