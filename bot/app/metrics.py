@@ -22,8 +22,7 @@ import socket
 import threading
 import time
 from collections import Counter as Tally
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
@@ -119,15 +118,6 @@ class Metrics:
         """Record one finished cycle: its duration and when it ended."""
         self.cycle_duration.observe(seconds)
         self.last_cycle.set(time.time() if at is None else at)
-
-    @contextmanager
-    def time_cycle(self) -> Iterator[None]:
-        """Time the block as a cycle; a cycle that raises is still recorded."""
-        start = time.monotonic()
-        try:
-            yield
-        finally:
-            self.cycle_finished(time.monotonic() - start)
 
     def record_cycle(self, report: CycleReport, seconds: float) -> None:
         """Count one finished cycle: feed polls by result, errors by kind, items, matches."""
