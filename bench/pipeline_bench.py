@@ -113,7 +113,7 @@ async def _open_service(cfg: dict, observer) -> tuple[Any, dict]:
             service.store.subs.subscribe(chat, topic)
     first = await service.once()  # first sight of the empty feeds
     # A running service has a warm pool: start the forkserver and the workers now.
-    warm = (ROOT / "tests" / "corpus" / "pages" / "seed_de.html").read_bytes()
+    warm = (ROOT / "tests" / "corpus" / "pages" / "standard_de.html").read_bytes()
     url = "http://127.0.0.1/warm"
     job = (Article(url, "", "", "", "warm", None), warm, url)
     await asyncio.gather(

@@ -1,7 +1,8 @@
 """Near-duplicate stories: copies of one wire story group together, other stories don't.
 
-The texts are written for these tests in the style of agency copy: three outlets'
-versions of the CSTO withdrawal from Kazakhstan (own headline, intro, credit line,
+The texts are written for these tests in the style of agency copy ("nbt" is a made-up
+agency, the bylines and outlets are invented): three outlets' versions of the CSTO
+withdrawal from Kazakhstan on 13 January 2022 (own headline, intro, credit line,
 boilerplate, one rewritten sentence) in English and in German, and other stories
 from the same days that share the names, the places and the topic.
 """
@@ -24,67 +25,69 @@ from bot.analysis.fingerprint import (
 from bot.core.normalize import words
 from bot.pipeline.stories import StoryIndex
 
-EN_WIRE = """Russian-led troops begin leaving Kazakhstan after unrest
+EN_WIRE = """Foreign troops start flying home from Kazakhstan
 
-Russian-led troops began leaving Kazakhstan on Thursday after helping the government put down the
-worst unrest in the Central Asian country's three decades of independence, the Russian defence
-ministry said. Kazakh Deputy Defence Minister Mukhamedzhan Talasov told departing soldiers at a
-ceremony in Almaty that with the help of the allies the security forces had been able to track
-down and detain bandits. President Kassym-Jomart Tokayev asked the Collective Security Treaty
-Organization for help last week after protests over a sharp rise in fuel prices turned violent
-in several cities. The alliance, which also includes Belarus, Armenia, Kyrgyzstan and Tajikistan,
-said on Wednesday the withdrawal would be completed within ten days. Authorities say 164 people
-were killed and almost 10,000 detained during the violence. Many Kazakhs accuse the authorities
-and the elite of enriching themselves while ordinary people struggle with rising prices. Tokayev
-has described the unrest as an attempted coup organised from abroad and said foreign militants
-trained by Islamist groups had taken part. Analysts say the crisis has allowed him to consolidate
-power at the expense of his predecessor Nursultan Nazarbayev, who had retained wide influence
-after stepping down in 2019. Russian President Vladimir Putin said the alliance would not allow
-revolutions of the kind seen in other former Soviet republics. Military transport planes
-carrying the first units landed at airports near Moscow on Thursday evening, the ministry added.
+NUR-SULTAN/MOSCOW (nbt) - The first units of the Moscow-led CSTO mission left Kazakhstan on
+Thursday, seven days after they landed. Russia's defence ministry said four Il-76 transport
+planes carrying paratroopers had taken off for Ivanovo. Colonel General Andrei Serdyukov, who
+commands the mission, said all of its tasks had been completed. Forces from Belarus, Armenia,
+Kyrgyzstan and Tajikistan are due to be home within ten days as well. President Kassym-Jomart
+Tokayev called in the alliance on January 5 as violent protests shook the country. The rallies
+began in the western town of Zhanaozen after the price of car fuel gas almost doubled at the start
+of the year. A few days later they reached Almaty, where demonstrators set government buildings
+on fire. Tokayev ordered troops to shoot without warning and called the insurgents terrorists
+directed from abroad. The latest government figures put the dead at 164, including police
+officers and soldiers. The alliance's roughly 2,000 soldiers were sent to guard airports, power
+plants and television stations. Critics in Kazakhstan had feared that Russia would be in no hurry
+to pull its troops out again. The Kremlin rejected that, saying the mission had been temporary
+from the start. Political scientists see Tokayev as the winner of the crisis: he sacked the
+government, had intelligence chief Karim Massimov arrested and took over from Nursultan
+Nazarbayev as head of the powerful Security Council. Parliament confirmed a new prime minister on
+Tuesday. The next planes carrying returning troops are due to land in Russia on Friday, the
+ministry in Moscow said.
 """
 
-# Another outlet: own headline and intro, wire body, last sentence cut, credit line added.
-EN_REWRITE = """CSTO pulls out: first soldiers fly home from Almaty
+# Another outlet: own headline and intro, the agency body, the last two sentences cut, a byline.
+EN_REWRITE = """Band plays, flag comes down: CSTO wraps up Kazakhstan mission
 
-ALMATY, Jan 13 (Agency) - The first soldiers of a Moscow-led military bloc flew home from
-Kazakhstan on Thursday, a week after they were rushed in to help quell deadly riots. Kazakh
-Deputy Defence Minister Mukhamedzhan Talasov told departing soldiers at a ceremony in Almaty that
-with the help of the allies the security forces had been able to track down and detain bandits.
-President Kassym-Jomart Tokayev asked the Collective Security Treaty Organization for help last
-week after protests over a sharp rise in fuel prices turned violent in several cities. The
-alliance, which also includes Belarus, Armenia, Kyrgyzstan and Tajikistan, said on Wednesday the
-withdrawal would be completed within ten days. Authorities say 164 people were killed and almost
-10,000 detained during the violence. Many Kazakhs accuse the authorities and the elite of
-enriching themselves while ordinary people struggle with rising prices. Tokayev has described
-the unrest as an attempted coup organised from abroad and said foreign militants trained by
-Islamist groups had taken part. Analysts say the crisis has allowed him to consolidate power at
-the expense of his predecessor Nursultan Nazarbayev, who had retained wide influence after
-stepping down in 2019. Russian President Vladimir Putin said the alliance would not allow
-revolutions of the kind seen in other former Soviet republics.
-Reporting by Olzhas Auyezov; Writing by Tom Balmforth; Editing by Mark Heinrich
+ALMATY, Jan 13 - A military band played and a flag was lowered before the transport planes began
+to taxi: a week after Kazakhstan called for help, the allies' peacekeeping mission is over.
+Colonel General Andrei Serdyukov, who commands the mission, said all of its tasks had been
+completed. Forces from Belarus, Armenia, Kyrgyzstan and Tajikistan are due to be home within ten
+days as well. President Kassym-Jomart Tokayev called in the alliance on January 5 as violent
+protests shook the country. The rallies began in the western town of Zhanaozen after the price of
+car fuel gas almost doubled at the start of the year. A few days later they reached Almaty, where
+demonstrators set government buildings on fire. Tokayev ordered troops to shoot without warning
+and called the insurgents terrorists directed from abroad. The latest government figures put the
+dead at 164, including police officers and soldiers. The alliance's roughly 2,000 soldiers were
+sent to guard airports, power plants and television stations. Critics in Kazakhstan had feared
+that Russia would be in no hurry to pull its troops out again. The Kremlin rejected that, saying
+the mission had been temporary from the start. Political scientists see Tokayev as the winner of
+the crisis: he sacked the government, had intelligence chief Karim Massimov arrested and took
+over from Nursultan Nazarbayev as head of the powerful Security Council.
+Reporting by Dana Abenova; Writing by Peter Holm; Editing by Clara Wendt
 """
 
 # A third outlet: site boilerplate around it, one sentence rewritten, a background outro.
-EN_EDITED = """Kazakhstan: allied troops start withdrawal
+EN_EDITED = """Kazakhstan: allied troops begin to leave
 Advertisement
-Russian-led troops began leaving Kazakhstan on Thursday after helping the government put down the
-worst unrest in the Central Asian country's three decades of independence, the Russian defence
-ministry said. Kazakh Deputy Defence Minister Mukhamedzhan Talasov told departing soldiers at a
-ceremony in Almaty that with the help of the allies the security forces had been able to track
-down and detain bandits. President Kassym-Jomart Tokayev asked the Collective Security Treaty
-Organization for help last week after protests over a sharp rise in fuel prices turned violent
-in several cities. The alliance, which also includes Belarus, Armenia, Kyrgyzstan and Tajikistan,
-said on Wednesday the withdrawal would be completed within ten days. The health ministry put the
-death toll at 164, including members of the security forces, while police said 9,900 people had
-been detained. Many Kazakhs accuse the authorities and the elite of enriching themselves while
-ordinary people struggle with rising prices. Tokayev has described the unrest as an attempted
-coup organised from abroad and said foreign militants trained by Islamist groups had taken part.
-Analysts say the crisis has allowed him to consolidate power at the expense of his predecessor
-Nursultan Nazarbayev, who had retained wide influence after stepping down in 2019. Russian
-President Vladimir Putin said the alliance would not allow revolutions of the kind seen in other
-former Soviet republics. The deployment was the first time the bloc had invoked its collective
-defence clause since it was founded in 2002.
+NUR-SULTAN/MOSCOW (nbt) - The first units of the Moscow-led CSTO mission left Kazakhstan on
+Thursday, seven days after they landed. Russia's defence ministry said four Il-76 transport
+planes carrying paratroopers had taken off for Ivanovo. Colonel General Andrei Serdyukov, who
+commands the mission, said all of its tasks had been completed. Forces from Belarus, Armenia,
+Kyrgyzstan and Tajikistan are due to be home within ten days as well. President Kassym-Jomart
+Tokayev called in the alliance on January 5 as violent protests shook the country. The rallies
+began in the western town of Zhanaozen after the price of car fuel gas almost doubled at the start
+of the year. A few days later they reached Almaty, where demonstrators set government buildings
+on fire. Tokayev ordered troops to shoot without warning and called the insurgents terrorists
+directed from abroad. The health ministry now counts 164 dead, and police say close to 10,000
+people have been detained across the country. The alliance's roughly 2,000 soldiers were sent to
+guard airports, power plants and television stations. Critics in Kazakhstan had feared that Russia
+would be in no hurry to pull its troops out again. The Kremlin rejected that, saying the mission
+had been temporary from the start. Political scientists see Tokayev as the winner of the crisis:
+he sacked the government, had intelligence chief Karim Massimov arrested and took over from
+Nursultan Nazarbayev as head of the powerful Security Council. Six former Soviet republics have
+belonged to the CSTO since 2002, and never before had it come to a member's aid with troops.
 Sign up for our Central Asia newsletter
 Copyright 2022 Steppe Daily. All rights reserved.
 """
@@ -124,65 +127,75 @@ major oil exporter, has been rocked by the worst violence since independence in 
 governments have urged restraint and called for an investigation into the killings.
 """
 
-DE_WIRE = """OVKS-Truppen beginnen Abzug aus Kasachstan
+DE_WIRE = """Kasachstan: Ausländische Truppen beginnen mit dem Rückflug
 
-Nach der Niederschlagung der Unruhen in Kasachstan hat das von Russland angeführte Militärbündnis
-OVKS mit dem Abzug seiner Soldaten begonnen. Mit Hilfe der Verbündeten hätten die kasachischen
-Sicherheitskräfte ihre Aufgabe erfüllen und Banditen aufspüren können, sagte Vizeverteidigungs-
-minister Muchamedschan Talasow am Donnerstag bei einer Zeremonie in Almaty. Präsident
-Kassym-Schomart Tokajew hatte das Bündnis vergangene Woche um Hilfe gebeten, nachdem Proteste
-gegen stark gestiegene Treibstoffpreise in mehreren Städten in Gewalt umgeschlagen waren. Der
-Abzug soll nach Angaben der Allianz, der auch Belarus, Armenien, Kirgistan und Tadschikistan
-angehören, binnen zehn Tagen abgeschlossen sein. Nach offiziellen Angaben kamen bei den
-Unruhen 164 Menschen ums Leben, fast 10.000 wurden festgenommen. Viele Kasachen werfen der Elite
-vor, sich zu bereichern, während die Lebenshaltungskosten steigen. Tokajew sprach von einem aus
-dem Ausland gesteuerten Umsturzversuch, an dem auch von Islamisten ausgebildete Kämpfer
-beteiligt gewesen seien. Beobachter meinen, der Präsident habe die Krise genutzt, um seine Macht
-auf Kosten seines Vorgängers Nursultan Nasarbajew auszubauen, der nach seinem Rücktritt 2019
-weiterhin großen Einfluss hatte. Kremlchef Wladimir Putin hatte erklärt, das Bündnis werde keine
-Revolutionen wie in anderen früheren Sowjetrepubliken zulassen. Die ersten Transportflugzeuge
-mit russischen Soldaten landeten am Abend bei Moskau, teilte das Verteidigungsministerium mit.
+Nur-Sultan/Moskau (nbt) – Sieben Tage nach ihrer Landung haben die ersten Einheiten der von Moskau
+geführten OVKS-Mission Kasachstan am Donnerstag wieder verlassen. Das russische
+Verteidigungsministerium meldete, vier Maschinen vom Typ Il-76 seien mit Fallschirmjägern an
+Bord in Richtung Iwanowo gestartet. Der Kommandeur der Mission, Generaloberst Andrej Serdjukow,
+erklärte, alle Aufgaben seien erledigt. Innerhalb von zehn Tagen sollen auch die Kräfte aus
+Belarus, Armenien, Kirgistan und Tadschikistan heimgekehrt sein. Präsident Kassym-Schomart
+Tokajew hatte das Bündnis am 5. Jänner angerufen, als gewaltsame Proteste das Land
+erschütterten. Begonnen hatten die Kundgebungen in der westkasachischen Stadt Schanaosen,
+nachdem sich der Preis für Autogas zum Jahresbeginn fast verdoppelt hatte. Wenige Tage später
+erfassten sie auch Almaty, wo Demonstranten Regierungsgebäude in Brand setzten. Tokajew ordnete
+an, ohne Warnung zu schießen, und nannte die Aufständischen vom Ausland gesteuerte Terroristen.
+Nach jüngsten Regierungsangaben starben 164 Menschen, darunter Polizisten und Soldaten. Die rund
+2000 Soldaten der Allianz sollten Flughäfen, Kraftwerke und Fernsehsender schützen. Kritiker in
+Kasachstan hatten befürchtet, Russland werde seine Truppen so bald nicht wieder abziehen. Der
+Kreml wies das zurück, die Mission sei von Anfang an befristet gewesen. Politologen sehen Tokajew
+als Gewinner der Krise: Er entließ die Regierung, ließ den Geheimdienstchef Karim Massimow
+festnehmen und übernahm von Nursultan Nasarbajew den Vorsitz im mächtigen Sicherheitsrat. Das
+Parlament bestätigte am Dienstag einen neuen Ministerpräsidenten. Die nächsten Flugzeuge mit
+Heimkehrern sollen am Freitag in Russland landen, teilte das Ministerium in Moskau mit.
 """
 
-DE_REWRITE = """Kasachstan: Russische Soldaten fliegen nach Hause
+# Another outlet: own headline and intro, the agency body, the last two sentences cut, a teaser.
+DE_REWRITE = """Fallschirmjäger fliegen heim: OVKS beendet ihren Kasachstan-Einsatz
 
-Almaty (dpa) - Eine Woche nach ihrer Ankunft verlassen die ersten ausländischen Soldaten das
-krisengeschüttelte Kasachstan wieder. Mit Hilfe der Verbündeten hätten die kasachischen
-Sicherheitskräfte ihre Aufgabe erfüllen und Banditen aufspüren können, sagte Vizeverteidigungs-
-minister Muchamedschan Talasow am Donnerstag bei einer Zeremonie in Almaty. Präsident
-Kassym-Schomart Tokajew hatte das Bündnis vergangene Woche um Hilfe gebeten, nachdem Proteste
-gegen stark gestiegene Treibstoffpreise in mehreren Städten in Gewalt umgeschlagen waren. Der
-Abzug soll nach Angaben der Allianz, der auch Belarus, Armenien, Kirgistan und Tadschikistan
-angehören, binnen zehn Tagen abgeschlossen sein. Nach offiziellen Angaben kamen bei den
-Unruhen 164 Menschen ums Leben, fast 10.000 wurden festgenommen. Viele Kasachen werfen der Elite
-vor, sich zu bereichern, während die Lebenshaltungskosten steigen. Tokajew sprach von einem aus
-dem Ausland gesteuerten Umsturzversuch, an dem auch von Islamisten ausgebildete Kämpfer
-beteiligt gewesen seien. Beobachter meinen, der Präsident habe die Krise genutzt, um seine Macht
-auf Kosten seines Vorgängers Nursultan Nasarbajew auszubauen, der nach seinem Rücktritt 2019
-weiterhin großen Einfluss hatte.
-Mehr zum Thema: Was hinter den Protesten in Kasachstan steckt
+Almaty – Militärmusik, eine eingeholte Fahne, dann rollten die Transportflugzeuge an: Eine Woche
+nach dem Hilferuf aus Kasachstan ist die Friedensmission der Verbündeten vorbei. Der Kommandeur
+der Mission, Generaloberst Andrej Serdjukow, erklärte, alle Aufgaben seien erledigt. Innerhalb
+von zehn Tagen sollen auch die Kräfte aus Belarus, Armenien, Kirgistan und Tadschikistan
+heimgekehrt sein. Präsident Kassym-Schomart Tokajew hatte das Bündnis am 5. Jänner angerufen,
+als gewaltsame Proteste das Land erschütterten. Begonnen hatten die Kundgebungen in der
+westkasachischen Stadt Schanaosen, nachdem sich der Preis für Autogas zum Jahresbeginn fast
+verdoppelt hatte. Wenige Tage später erfassten sie auch Almaty, wo Demonstranten
+Regierungsgebäude in Brand setzten. Tokajew ordnete an, ohne Warnung zu schießen, und nannte die
+Aufständischen vom Ausland gesteuerte Terroristen. Nach jüngsten Regierungsangaben starben 164
+Menschen, darunter Polizisten und Soldaten. Die rund 2000 Soldaten der Allianz sollten
+Flughäfen, Kraftwerke und Fernsehsender schützen. Kritiker in Kasachstan hatten befürchtet,
+Russland werde seine Truppen so bald nicht wieder abziehen. Der Kreml wies das zurück, die
+Mission sei von Anfang an befristet gewesen. Politologen sehen Tokajew als Gewinner der Krise:
+Er entließ die Regierung, ließ den Geheimdienstchef Karim Massimow festnehmen und übernahm von
+Nursultan Nasarbajew den Vorsitz im mächtigen Sicherheitsrat.
+Lesen Sie auch: Wer in Kasachstan wirklich regiert
 """
 
-DE_EDITED = """Abzug der OVKS aus Kasachstan hat begonnen
+# A third outlet: site boilerplate around it, one sentence rewritten, a background outro.
+DE_EDITED = """OVKS zieht aus Kasachstan ab
 Anzeige
-Nach der Niederschlagung der Unruhen in Kasachstan hat das von Russland angeführte Militärbündnis
-OVKS mit dem Abzug seiner Soldaten begonnen. Mit Hilfe der Verbündeten hätten die kasachischen
-Sicherheitskräfte ihre Aufgabe erfüllen und Banditen aufspüren können, sagte Vizeverteidigungs-
-minister Muchamedschan Talasow am Donnerstag bei einer Zeremonie in Almaty. Präsident
-Kassym-Schomart Tokajew hatte das Bündnis vergangene Woche um Hilfe gebeten, nachdem Proteste
-gegen stark gestiegene Treibstoffpreise in mehreren Städten in Gewalt umgeschlagen waren. Der
-Abzug soll nach Angaben der Allianz, der auch Belarus, Armenien, Kirgistan und Tadschikistan
-angehören, binnen zehn Tagen abgeschlossen sein. Das Gesundheitsministerium bezifferte die Zahl
-der Toten auf 164, darunter auch Polizisten und Soldaten; die Polizei meldete rund 9900
-Festnahmen. Viele Kasachen werfen der Elite vor, sich zu bereichern, während die
-Lebenshaltungskosten steigen. Tokajew sprach von einem aus dem Ausland gesteuerten
-Umsturzversuch, an dem auch von Islamisten ausgebildete Kämpfer beteiligt gewesen seien.
-Beobachter meinen, der Präsident habe die Krise genutzt, um seine Macht auf Kosten seines
-Vorgängers Nursultan Nasarbajew auszubauen, der nach seinem Rücktritt 2019 weiterhin großen
-Einfluss hatte. Kremlchef Wladimir Putin hatte erklärt, das Bündnis werde keine Revolutionen wie
-in anderen früheren Sowjetrepubliken zulassen. (APA/Reuters)
-Jetzt den Newsletter abonnieren
-© 2022 Tageszeitung. Alle Rechte vorbehalten.
+Nur-Sultan/Moskau (nbt) – Sieben Tage nach ihrer Landung haben die ersten Einheiten der von Moskau
+geführten OVKS-Mission Kasachstan am Donnerstag wieder verlassen. Das russische
+Verteidigungsministerium meldete, vier Maschinen vom Typ Il-76 seien mit Fallschirmjägern an
+Bord in Richtung Iwanowo gestartet. Der Kommandeur der Mission, Generaloberst Andrej Serdjukow,
+erklärte, alle Aufgaben seien erledigt. Innerhalb von zehn Tagen sollen auch die Kräfte aus
+Belarus, Armenien, Kirgistan und Tadschikistan heimgekehrt sein. Präsident Kassym-Schomart
+Tokajew hatte das Bündnis am 5. Jänner angerufen, als gewaltsame Proteste das Land
+erschütterten. Begonnen hatten die Kundgebungen in der westkasachischen Stadt Schanaosen,
+nachdem sich der Preis für Autogas zum Jahresbeginn fast verdoppelt hatte. Wenige Tage später
+erfassten sie auch Almaty, wo Demonstranten Regierungsgebäude in Brand setzten. Tokajew ordnete
+an, ohne Warnung zu schießen, und nannte die Aufständischen vom Ausland gesteuerte Terroristen.
+Das Gesundheitsministerium zählt inzwischen 164 Tote; die Polizei spricht von knapp 10.000
+Festnahmen im ganzen Land. Die rund 2000 Soldaten der Allianz sollten Flughäfen, Kraftwerke und
+Fernsehsender schützen. Kritiker in Kasachstan hatten befürchtet, Russland werde seine Truppen so
+bald nicht wieder abziehen. Der Kreml wies das zurück, die Mission sei von Anfang an befristet
+gewesen. Politologen sehen Tokajew als Gewinner der Krise: Er entließ die Regierung, ließ den
+Geheimdienstchef Karim Massimow festnehmen und übernahm von Nursultan Nasarbajew den Vorsitz im
+mächtigen Sicherheitsrat. Zur OVKS gehören seit 2002 sechs frühere Sowjetrepubliken; nie zuvor
+hatte sie einem Mitglied militärisch beigestanden. (nbt/red)
+Jetzt den Zentralasien-Newsletter abonnieren
+© 2022 Abendpost. Alle Rechte vorbehalten.
 """
 
 DE_ARREST = """Kasachstan: Früherer Geheimdienstchef Massimow wegen Hochverrats festgenommen

@@ -29,7 +29,7 @@ def job(rules: RulesBlob, page: bytes) -> PageJob:
 
 
 async def test_a_worker_returns_the_cpu_of_each_step(rules: RulesBlob) -> None:
-    page = (CORPUS / "pages" / "seed_de.html").read_bytes()
+    page = (CORPUS / "pages" / "standard_de.html").read_bytes()
     workers = WorkerPool(ExtractSettings(workers=1))
     try:
         async with asyncio.timeout(60):

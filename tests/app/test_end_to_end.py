@@ -29,7 +29,7 @@ async def test_subscribe_poll_extract_match_alert_once_and_not_after_restart(
     site.route("/feed.xml", rss([]), etag='"v1"')
     site.route(
         "/article/1",
-        (CORPUS / "pages" / "seed_de.html").read_bytes(),
+        (CORPUS / "pages" / "standard_de.html").read_bytes(),
         content_type="text/html; charset=utf-8",
     )
     harness.write(["/feed.xml"])

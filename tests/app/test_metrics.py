@@ -208,7 +208,7 @@ async def test_two_pipelines_on_one_store_count_only_their_own_articles(
 
     def slow_page(_: RequestInfo) -> tuple[int, dict[str, str], bytes]:
         released.wait(20)  # A's cycle stays open until B's has stored its article
-        return 200, {"Content-Type": HTML}, (CORPUS / "pages" / "seed_de.html").read_bytes()
+        return 200, {"Content-Type": HTML}, (CORPUS / "pages" / "standard_de.html").read_bytes()
 
     site.route("/a.xml", rss([{"title": "OVKS", "link": site.url("/a/1"), "date": now}]))
     site.route_fn("/a/1", slow_page)
@@ -242,7 +242,7 @@ async def test_an_item_another_pipeline_recorded_first_is_not_counted_twice(
 ) -> None:
     """Both poll one feed; B records the item while A still fetches its page: A counts 0."""
     released = threading.Event()
-    page = (CORPUS / "pages" / "seed_de.html").read_bytes()
+    page = (CORPUS / "pages" / "standard_de.html").read_bytes()
 
     def first_waits(_: RequestInfo) -> tuple[int, dict[str, str], bytes]:
         if site.hits("/a/1") == 1:  # A's request; B's (the second) is answered at once

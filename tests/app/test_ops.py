@@ -80,7 +80,7 @@ def test_metrics_port_from_the_environment(
 
 async def test_cycle_and_delivery_outcomes_are_counted(harness: Harness) -> None:
     site, api = harness.site, harness.telegram
-    page = (CORPUS / "pages" / "seed_de.html").read_bytes()
+    page = (CORPUS / "pages" / "standard_de.html").read_bytes()
     now = datetime.now(UTC)
     items = [
         {"title": "OVKS verlässt Kasachstan", "link": site.url("/a/1"), "date": now},
@@ -144,7 +144,7 @@ async def test_stop_lets_a_cycle_finish_within_the_grace_and_sends_nothing_new(
     """Work in flight at SIGTERM completes and is recorded; its alert waits for the restart."""
     site, api = harness.site, harness.telegram
     release = threading.Event()
-    page = (CORPUS / "pages" / "seed_de.html").read_bytes()
+    page = (CORPUS / "pages" / "standard_de.html").read_bytes()
 
     def slow_page(_: RequestInfo) -> tuple[int, dict[str, str], bytes]:
         release.wait(10)

@@ -98,7 +98,7 @@ def test_sigterm_mid_cycle_exits_0_within_10_s_and_the_item_in_flight_is_alerted
     harness: Harness, bot: Bot
 ) -> None:
     site, api = harness.site, harness.telegram
-    page = (CORPUS / "pages" / "seed_de.html").read_bytes()
+    page = (CORPUS / "pages" / "standard_de.html").read_bytes()
     title = "OVKS beginnt Truppenabzug aus Kasachstan"
     site.route("/feed.xml", rss([item(site, "/article/1", title)]))
     site.hang("/article/1")  # the item is in flight: its page never arrives
@@ -236,7 +236,7 @@ def test_healthcheck_turns_unhealthy_when_polling_stalls(harness: Harness, bot: 
 
 def test_metrics_of_a_running_bot_parse_and_show_the_cycle(harness: Harness, bot: Bot) -> None:
     site, api = harness.site, harness.telegram
-    page = (CORPUS / "pages" / "seed_de.html").read_bytes()
+    page = (CORPUS / "pages" / "standard_de.html").read_bytes()
     site.route("/feed.xml", rss([item(site, "/article/1", "OVKS verlässt Kasachstan")]), etag='"1"')
     site.route("/article/1", page, content_type=HTML)
     site.route("/broken.xml", "oops", status=500, content_type="text/plain")

@@ -28,6 +28,8 @@ OUTLET_COPY = CORPUS / "wire" / "csto-withdrawal-2022-01-13.outlet.txt"
 # Other people's corpora live beside the checkout, never in it; tests that read them
 # skip when they are absent. NEWSBOT_TEST_CORPORA points elsewhere (e.g. from a worktree).
 CORPORA = Path(os.environ.get("NEWSBOT_TEST_CORPORA") or ROOT.parent / "shared" / "corpora")
+# The real report the project was started from, beside the corpora: read from there, never copied.
+SEED = CORPORA.parent / "seed" / "article-2022-01-13-csto-kazakhstan.txt"
 
 
 def story(path: Path) -> tuple[str, list[str]]:

@@ -66,7 +66,7 @@ async def test_hooks_follow_each_feed_and_item_through_a_cycle(harness: Harness)
         {"title": "Weather in Lisbon", "link": off_url, "date": now},
     ]
     site.route("/feed.xml", rss(items), etag='"v1"')
-    site.route("/a/1", (CORPUS / "pages" / "seed_de.html").read_bytes(), content_type=HTML)
+    site.route("/a/1", (CORPUS / "pages" / "standard_de.html").read_bytes(), content_type=HTML)
     site.route("/a/3", "<html><body><p>Sunny in Lisbon.</p></body></html>", content_type=HTML)
     site.route("/down.xml", "x", status=503, content_type="text/plain")
     harness.write(["/feed.xml", "/down.xml"], alerts={"first_poll_max_age_hours": 24})
@@ -83,7 +83,7 @@ async def test_hooks_follow_each_feed_and_item_through_a_cycle(harness: Harness)
         assert seen.of(down) == [("poll_start", None), ("poll_end", "failed")]
         assert seen.of(page_url) == [
             ("item_start", None),
-            ("page_fetched", len((CORPUS / "pages" / "seed_de.html").read_bytes())),
+            ("page_fetched", len((CORPUS / "pages" / "standard_de.html").read_bytes())),
             ("analysis", "page"),
             ("recorded", [0]),  # the console chat
             ("item_end", "recorded"),

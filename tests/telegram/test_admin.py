@@ -88,14 +88,14 @@ async def test_rule_edits_are_validated_saved_and_live(harness: Harness) -> None
 
 async def test_test_command_explains_without_alerting(harness: Harness) -> None:
     setup(harness)
-    page = (CORPUS / "pages" / "seed_de.html").read_bytes()
-    harness.site.route("/seed", page, content_type="text/html; charset=utf-8")
+    page = (CORPUS / "pages" / "standard_de.html").read_bytes()
+    harness.site.route("/article", page, content_type="text/html; charset=utf-8")
     async with harness.running() as service:
         assert "Subscribed" in (await say(harness, USER, "/subscribe kazakhstan"))["text"]
-        out = (await say(harness, ADMIN, f"/test {harness.site.url('/seed')}"))["text"]
+        out = (await say(harness, ADMIN, f"/test {harness.site.url('/article')}"))["text"]
         assert "MATCHED kazakhstan" in out and "MATCHED csto" in out
         assert "Tokajew" in out
-        assert harness.site.hits("/seed") == 1, "the page itself was fetched and explained"
+        assert harness.site.hits("/article") == 1, "the page itself was fetched and explained"
         await service.pipeline.wait_cycles(service.pipeline.cycles + 1)
         assert service.store.outbox.counts() == {}, "nothing recorded for the subscriber"
         assert not [m for m in harness.telegram.sent if "<a href=" in m["text"]]
