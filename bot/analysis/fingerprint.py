@@ -70,10 +70,3 @@ def fingerprint(text: str) -> int:
 def distance(a: int, b: int) -> int:
     """How many of the ``NUM_PERM`` slots differ: 0 for the same text, ~64 for unrelated."""
     return NUM_PERM - _SLOTS.unpack((a ^ b).to_bytes(_BYTES, "little")).count(0)
-
-
-def similarity(a: int, b: int) -> float:
-    """The estimated Jaccard similarity of the two texts' shingle sets."""
-    return 1 - distance(a, b) / NUM_PERM
-
-

@@ -57,12 +57,6 @@ class StoryIndex(Generic[StoryId]):
             return None
         return found[0]
 
-    def assign(self, fp: int, new_id: StoryId) -> StoryId:
-        """The story ``fp`` belongs to, recording it there; ``new_id`` when it is new."""
-        story_id = self.match(fp)
-        story_id = new_id if story_id is None else story_id
-        self.add(story_id, fp)
-        return story_id
 
 
 class StoryGrouper:
