@@ -6,6 +6,8 @@ import contextlib
 import html
 import re
 
+from bot.ingest.charset import guess_encoding
+
 _CHARSET = re.compile(rb"""charset\s*=\s*["']?([\w.:-]+)""", re.I)
 
 
@@ -41,10 +43,8 @@ def decode_page(body: bytes, content_type: str = "") -> str:
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
-        import charset_normalizer  # rarely needed: loaded on first use, not in every worker
-
-        best = charset_normalizer.from_bytes(body[:200_000]).best()
-        return str(best) if best is not None else body.decode("utf-8", "replace")
+        guessed = guess_encoding(body)
+        return body.decode(guessed or "utf-8", "replace")
 
 
 def raw_text_variants(body: bytes, content_type: str = "") -> tuple[str, ...]:

@@ -17,6 +17,7 @@ import lxml.html
 
 from bot.core.errors import ParseError
 from bot.core.models import Entry, ParsedFeed
+from bot.ingest.charset import non_latin_encoding
 from bot.ingest.identity import ItemFacts, document_keys, is_http, keyed
 from bot.ingest.jsonfeed import looks_like_json_feed, parse_json_feed
 from bot.ingest.legacy import any_key_identity, old_text
@@ -115,6 +116,38 @@ def _utf16_without_bom(body: bytes) -> bytes | None:
         return None
 
 
+FALLBACKS = ("windows-1252", "iso-8859-2")  # what feedparser reads undeclared bytes as
+
+
+def _redecoded(body: bytes, d: Any) -> bytes | None:
+    """UTF-8, when feedparser had to guess and the bytes are a non-Latin encoding.
+
+    Only undeclared documents qualify (feedparser then reports a
+    CharacterEncodingOverride and reads them as windows-1252): a declared
+    encoding, or a Western guess, is left as feedparser read it.
+    """
+    overridden = isinstance(d.get("bozo_exception"), feedparser.CharacterEncodingOverride)
+    if not overridden or d.get("encoding") not in FALLBACKS:
+        return None
+    encoding = non_latin_encoding(body)
+    if encoding is None:
+        return None
+    try:
+        return body.decode(encoding).encode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _feedparser(body: bytes, url: str, content_type: str) -> Any:
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    try:
+        return feedparser.parse(io.BytesIO(body), response_headers=headers)
+    except Exception as exc:  # feedparser can raise nearly anything on hostile input
+        raise ParseError(f"{url}: feedparser failed: {type(exc).__name__}: {exc}") from None
+
+
 def parse_feed(
     body: bytes, url: str, content_type: str = "", *, legacy: bool = False
 ) -> ParsedFeed:
@@ -128,13 +161,10 @@ def parse_feed(
     transcoded = _utf16_without_bom(body)
     if transcoded is not None:
         body, content_type = transcoded, "application/xml; charset=utf-8"
-    headers = {"content-location": url}
-    if content_type:
-        headers["content-type"] = content_type
-    try:
-        d = feedparser.parse(io.BytesIO(body), response_headers=headers)
-    except Exception as exc:  # feedparser can raise nearly anything on hostile input
-        raise ParseError(f"{url}: feedparser failed: {type(exc).__name__}: {exc}") from None
+    d = _feedparser(body, url, content_type)
+    redecoded = _redecoded(body, d)
+    if redecoded is not None:
+        d = _feedparser(redecoded, url, "application/xml; charset=utf-8")
     entries, empty = _entries(d.entries, legacy)
     problem = d.get("bozo_exception") if d.get("bozo") else None
     if not entries and not d.get("version"):

@@ -16,6 +16,7 @@ from bot.app.service import Service
 from bot.config.settings import Settings, load_settings
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.web import LoopbackSite
+from tests.helpers.corpora import SHARED
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "corpus"
 
 
-SEED = ROOT.parent / "shared" / "seed" / "article-2022-01-13-csto-kazakhstan.txt"
+SEED = SHARED / "seed" / "article-2022-01-13-csto-kazakhstan.txt"
 
 
 def rss(items: list[dict[str, Any]], title: str = "Test feed") -> str:

@@ -20,9 +20,10 @@ from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import parse_feed
 from bot.store.schema import feeds as feeds_table
 from tests.fakes.web import LoopbackSite
-from tests.helpers.harness import ROOT, Harness, rss
+from tests.helpers.corpora import SHARED
+from tests.helpers.harness import Harness, rss
 
-FIXTURES = ROOT.parent / "shared" / "corpora" / "feedparser-fixtures"
+FIXTURES = SHARED / "corpora" / "feedparser-fixtures"
 FAULTS = {
     "/500.xml": "http_500",
     "/404.xml": "http_404",

@@ -89,3 +89,42 @@ def test_utf16_without_bom_or_declaration_is_read() -> None:
     for codec in ("utf-16-be", "utf-16-le"):
         (entry,) = parse_feed(text.encode(codec), URL).entries
         assert entry.title == "Kazakhstan", codec
+
+
+# ---------------------------------------------------------------- encodings
+
+
+RUSSIAN = [
+    "Как пережить новогоднюю ночь в Казахстане",
+    "Президент Токаев назначил нового премьер-министра страны",
+    "В Алматы открылись банки после недели беспорядков",
+    "Парламент утвердил бюджет на следующий год",
+]
+FRENCH = [
+    "La criminalité liée surtout à l'ennui ?",
+    "Où va-t-on, garçon : une simplification très complexe",
+    "Perturbateurs endocriniens : quels effets sur le cerveau ?",
+]
+
+
+def undeclared(titles: list[str], codec: str) -> bytes:
+    """An RSS document in ``codec`` with no XML declaration and no charset anywhere.
+
+    Detection needs some text to judge by, as a real feed has (a handful of items:
+    one short title alone can pass for Japanese in KOI8-R).
+    """
+    items = "".join(
+        f"<item><title>{t}</title><description>{t}.</description></item>" for t in titles
+    )
+    return f"<rss version='2.0'><channel><title>T</title>{items}</channel></rss>".encode(codec)
+
+
+@pytest.mark.parametrize("codec", ["koi8-r", "cp1251"])
+def test_an_undeclared_cyrillic_encoding_is_detected(codec: str) -> None:
+    entries = parse_feed(undeclared(RUSSIAN, codec), URL, "application/xml").entries
+    assert [e.title for e in entries] == RUSSIAN
+
+
+def test_an_undeclared_western_feed_keeps_feedparsers_reading() -> None:
+    entries = parse_feed(undeclared(FRENCH, "cp1252"), URL, "application/xml").entries
+    assert [e.title for e in entries] == FRENCH
