@@ -97,8 +97,10 @@ def read_page(article: Article, page: bytes, final_url: str) -> tuple[Article, s
         text = (extract_text(page, final_url) or "").strip()
     except Exception as exc:  # a page trafilatura chokes on costs its text, not the item
         return article, f"{final_url}: extraction failed: {exc!r}"
-    if len(text) < MIN_CHARS:
-        return article, f"{final_url}: no main text ({len(text)} characters)"
+    if not text:
+        return article, f"{final_url}: no main text"
+    if len(text) < MIN_CHARS and article.body and article.body not in text:
+        text = f"{text}\n\n{article.body}"  # a short page: the feed's text may say more
     url = canonical_from_html(page, final_url) or article.url
     return replace(article, url=url, body=text, text_source="page"), ""
 
