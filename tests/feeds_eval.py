@@ -26,9 +26,9 @@ import feedparser
 from bot.config.settings import FetchSettings
 from bot.core.errors import FeedError
 from bot.core.models import Entry
-from bot.ingest.charset import non_latin_encoding
 from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import parse_feed
+from bot.ingest.sniff import non_latin_encoding
 from bot.ingest.text import html_to_text
 from tests.fakes.web import LoopbackSite
 from tests.helpers.corpora import FEEDS

@@ -25,7 +25,7 @@ _OPTIONS = {
 }
 
 
-def extract_text(html: bytes, url: str) -> str | None:
+def extract_text(html: bytes | str, url: str) -> str | None:
     """The page's main text (in a worker process); None when trafilatura finds none."""
     import trafilatura
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 
 from bot.analysis.extract import MIN_CHARS, extract_text
 from bot.analysis.fingerprint import EMPTY, fingerprint
-from bot.analysis.pagetext import raw_text_variants
+from bot.analysis.pagetext import decode_page, header_charset, raw_text_variants
 from bot.core.models import Article, TopicMatch
 from bot.ingest.canonical import canonical_from_html
 from bot.rules.matcher import Matcher
@@ -84,17 +84,22 @@ def analyze(job: PageJob) -> Analysis:
     variants = raw_text_variants(job.page, job.content_type)
     if not matcher.could_match(base.title, base.summary, base.body, *variants):
         return Analysis(replace(base, text_source="skipped"))  # nothing can match: no work
-    article, note = read_page(base, job.page, job.final_url)
+    article, note = read_page(base, job.page, job.final_url, job.content_type)
     return finish(matcher, article, note)
 
 
-def read_page(article: Article, page: bytes, final_url: str) -> tuple[Article, str]:
+def read_page(
+    article: Article, page: bytes, final_url: str, content_type: str = ""
+) -> tuple[Article, str]:
     """``article`` with the page's main text and canonical URL, or unchanged and why.
 
-    The one reading of a page, for the pipeline and for ``test-rules`` alike.
+    The one reading of a page, for the pipeline and for ``test-rules`` alike. A
+    charset named only in the HTTP header is applied before extraction
+    (trafilatura sees bytes, not headers).
     """
+    source = decode_page(page, content_type) if header_charset(content_type) else page
     try:
-        text = (extract_text(page, final_url) or "").strip()
+        text = (extract_text(source, final_url) or "").strip()
     except Exception as exc:  # a page trafilatura chokes on costs its text, not the item
         return article, f"{final_url}: extraction failed: {exc!r}"
     if not text:
@@ -105,7 +110,9 @@ def read_page(article: Article, page: bytes, final_url: str) -> tuple[Article, s
     return replace(article, url=url, body=text, text_source="page"), ""
 
 
-def read_job(job: tuple[Article, bytes, str]) -> tuple[Article, str]:
+def read_job(
+    job: tuple[Article, bytes, str] | tuple[Article, bytes, str, str],
+) -> tuple[Article, str]:
     """``read_page`` as a worker job (``test-rules``, ``/test``)."""
     return read_page(*job)
 

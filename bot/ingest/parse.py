@@ -17,10 +17,10 @@ import lxml.html
 
 from bot.core.errors import ParseError
 from bot.core.models import Entry, ParsedFeed
-from bot.ingest.charset import non_latin_encoding
 from bot.ingest.identity import ItemFacts, document_keys, is_http, keyed
 from bot.ingest.jsonfeed import looks_like_json_feed, parse_json_feed
 from bot.ingest.legacy import any_key_identity, old_text
+from bot.ingest.sniff import looks_like_html, non_latin_encoding
 from bot.ingest.text import MAX_TEXT, MAX_TITLE, html_to_text
 
 
@@ -97,8 +97,7 @@ def _ttl(d: Any) -> float | None:
 
 def _not_a_feed(body: bytes, url: str, problem: object) -> ParseError:
     """A helpful error: an HTML page names the feeds it advertises, if any."""
-    head = body.lstrip()[:500].lower()
-    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in body[:5000].lower():
+    if looks_like_html(body):
         found = discover_feeds(body, url)
         hint = f"; it advertises a feed at {found[0]}, use that URL" if found else ""
         return ParseError(f"{url}: this is an HTML page, not a feed{hint}", kind="not_a_feed")

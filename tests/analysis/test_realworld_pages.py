@@ -10,12 +10,15 @@ from __future__ import annotations
 import pytest
 
 from bot.analysis.page import read_job
+from bot.analysis.pagetext import page_title
 from bot.analysis.pool import WorkerPool
 from bot.config.settings import ExtractSettings, FetchSettings
 from bot.core.models import Article
 from bot.ingest.fetch import Fetcher
+from bot.ingest.sniff import looks_like_html
 from tests.extraction_eval import SETS, load_pages, read_all, score, table
 from tests.fakes.web import LoopbackSite
+from tests.feeds_eval import MOJIBAKE
 from tests.helpers.corpora import PAGES, needs
 
 pytestmark = needs(PAGES / "scrapinghub" / "ground-truth.json.gz")
@@ -55,3 +58,13 @@ async def test_one_page_under_ten_urls_gives_ten_articles_with_full_text(
         workers.close()
         await fetcher.aclose()
     assert min(lengths) == max(lengths) > len(page.truth) * 0.8
+
+
+def test_every_page_is_taken_for_html_and_its_title_decodes() -> None:
+    """What test-rules and /test rely on: two pages open <body late, 21 titles are UTF-8
+    that lxml would read as Latin-1 without the pipeline's charset handling."""
+    pages = load_pages()
+    assert [p.id for p in pages if not looks_like_html(p.html())] == []
+    titles = {p.id: page_title(p.html()) for p in pages}
+    assert {i: t for i, t in titles.items() if MOJIBAKE.search(t)} == {}
+    assert sum(1 for t in titles.values() if t) > 280

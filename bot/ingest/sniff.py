@@ -1,13 +1,15 @@
-"""Guessing the encoding of bytes that declare none (charset_normalizer, loaded on first use).
+"""What bytes are when they do not say: their encoding (charset_normalizer), whether HTML.
 
 Feeds and pages mostly say what they are; when neither the HTTP header nor the
 document does, feedparser falls back to windows-1252 and a KOI8-R or EUC-KR feed
-comes out as mojibake. This module is the one place that guesses.
+comes out as mojibake, and a page that opens ``<body`` after 5 kB of scripts
+passes for plain text. This module is the one place that guesses.
 """
 
 from __future__ import annotations
 
 import codecs
+import re
 
 SAMPLE = 200_000  # enough bytes to judge by; detection time grows with the sample
 
@@ -60,3 +62,20 @@ def non_latin_encoding(body: bytes) -> str | None:
     except LookupError:
         return None
     return None if name in LATIN else name
+
+
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_HTML_TAG = re.compile(
+    rb"<(?:!doctype\s+html|html|head|body|meta|title|article|main|div|p)[\s>/]", re.I
+)
+HTML_SNIFF = 256 * 1024  # scripts, styles and comments can come first
+
+
+def looks_like_html(body: bytes, content_type: str = "") -> bool:
+    """An HTML page: said so by its Content-Type, else an HTML tag in its first 256 kB."""
+    essence = content_type.split(";", 1)[0].strip().lower()
+    if essence in HTML_TYPES:
+        return True
+    if essence == "text/plain":
+        return False
+    return _HTML_TAG.search(body[:HTML_SNIFF]) is not None
