@@ -229,6 +229,40 @@ def table(pages: list[Page], readings: dict[str, list[str]]) -> list[str]:
     return lines
 
 
+def _cell(text: str) -> str:
+    return text.replace("|", "/").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def comments_of(page: Page) -> str:
+    """The reader comments trafilatura finds on ``page`` (to say why a snippet is missing)."""
+    import trafilatura
+
+    found = trafilatura.bare_extraction(page.html(), url=page.url, include_comments=True)
+    return (getattr(found, "comments", "") or "") if found else ""
+
+
+def snippet_differences(pages: list[Page], readings: dict[str, list[str]]) -> list[str]:
+    """Snippet by snippet, where newsbot and plain trafilatura disagree (trafilatura set)."""
+    lines = []
+    mine, plain = readings["newsbot"], readings["plain trafilatura"]
+    for page, a, b in zip(pages, mine, plain, strict=True):
+        if page.set != "trafilatura":
+            continue
+        for kind, snippets in (("wanted", page.must), ("unwanted", page.must_not)):
+            for snippet in snippets:
+                if (snippet in a) == (snippet in b):
+                    continue
+                who = "only plain trafilatura" if snippet in b else "only newsbot"
+                where = "a reader comment" if snippet in comments_of(page) else ""
+                shown = _cell(snippet[:60])
+                lines.append(f"| {page.id} | {page.lang} | {kind} | {who} | {where} | {shown} |")
+    return [
+        "| page | lang | snippet is | found by | in | snippet |",
+        "| --- | --- | --- | --- | --- | --- |",
+        *lines,
+    ]
+
+
 def main() -> None:
     pages = load_pages()
     print("\n".join(table(pages, read_all(pages))))

@@ -174,7 +174,7 @@ def explain(out: FeedOutcome) -> str:
     if out.duplicates:
         reasons.append(f"{out.duplicates} listed twice (same id, link, title, text)")
     if out.empty:
-        reasons.append(f"{out.empty} empty (no id, link, title or text)")
+        reasons.append(f"{out.empty} empty (no id, link, title or visible text)")
     if out.redetected:
         reasons.append(
             f"titles differ: undeclared {out.redetected}, read by feedparser as a Western "
@@ -202,7 +202,8 @@ async def poll(site: LoopbackSite, fetcher: Fetcher, spec: dict[str, Any]) -> Fe
         result = await fetcher.fetch_feed(url)
         parsed = parse_feed(result.body, result.final_url, result.content_type)
     except FeedError as exc:
-        out.error = f"{exc.kind}: {exc}".replace(url, "<url>").replace(site.url(""), "<site>/")
+        text = str(exc).replace(url + ": ", "").replace(site.url(""), "/")
+        out.error = f"{exc.kind}: {text}".replace("|", "/")
     else:
         out.newsbot = len(parsed.entries)
         out.dirty_titles = _dirty(parsed.entries)
@@ -240,6 +241,11 @@ async def evaluate() -> list[FeedOutcome]:
             await fetcher.aclose()
 
 
+def _cell(text: str) -> str:
+    """Text safe in a Markdown table cell (no pipes, no look-alike HTML tags)."""
+    return text.replace("|", "/").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def table(outcomes: list[FeedOutcome]) -> list[str]:
     """The feeds table (Markdown), one row per feed, totals first."""
     plain = sum(o.plain for o in outcomes)
@@ -260,7 +266,7 @@ def table(outcomes: list[FeedOutcome]) -> list[str]:
             if o.explained
             else f"**UNEXPLAINED** {o.lost_titles[:3]} {o.dirty_titles[:3]}"
         )
-        lines.append(f"| {o.id} | {o.kind} | {o.serve} | {o.plain} | {shown} | {why} |")
+        lines.append(f"| {o.id} | {o.kind} | {o.serve} | {o.plain} | {shown} | {_cell(why)} |")
     return lines
 
 
