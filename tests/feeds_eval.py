@@ -2,7 +2,9 @@
 
 Each file is served over loopback with the Content-Type and the special serving
 its manifest names (an HTTP status, a redirect, gzip), fetched by newsbot's own
-Fetcher and parsed by ``parse_feed``; the same bytes go to plain ``feedparser``
+Fetcher, parsed by ``parse_feed`` and counted as the new items a fresh store
+finds (``ItemStore.unseen``, where items used to merge); the same bytes go to
+plain ``feedparser``
 (or, for JSON Feed, which feedparser does not read, to ``json``). Every difference
 in the number of items is then explained, or reported as unexplained. Run
 ``python -m tests.feeds_eval`` to print the table; tests/ingest/test_realworld_feeds.py
@@ -16,9 +18,11 @@ import gzip
 import io
 import json
 import re
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from pathlib import Path
 from typing import Any
 
 import feedparser
@@ -30,6 +34,7 @@ from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import parse_feed
 from bot.ingest.sniff import non_latin_encoding
 from bot.ingest.text import html_to_text
+from bot.store import Store
 from tests.fakes.web import LoopbackSite
 from tests.helpers.corpora import FEEDS
 
@@ -188,7 +193,10 @@ def explain(out: FeedOutcome) -> str:
     return ""
 
 
-async def poll(site: LoopbackSite, fetcher: Fetcher, spec: dict[str, Any]) -> FeedOutcome:
+async def poll(
+    site: LoopbackSite, fetcher: Fetcher, store: Store, spec: dict[str, Any]
+) -> FeedOutcome:
+    """One feed through fetch, parse and a fresh store's ``unseen`` (what the pipeline does)."""
     body = body_of(spec)
     path = serve(site, spec, body)
     url = site.url(path)
@@ -205,7 +213,8 @@ async def poll(site: LoopbackSite, fetcher: Fetcher, spec: dict[str, Any]) -> Fe
         text = str(exc).replace(url + ": ", "").replace(site.url(""), "/")
         out.error = f"{exc.kind}: {text}".replace("|", "/")
     else:
-        out.newsbot = len(parsed.entries)
+        (feed_id,) = [f.id for f in store.feeds.active() if f.url == url]
+        out.newsbot = len(store.items.unseen(feed_id, parsed.entries))
         out.dirty_titles = _dirty(parsed.entries)
         mine = Counter(e.title for e in parsed.entries)
         wanted = Counter(_title_of(item) for item in counts if item not in empty)
@@ -217,7 +226,7 @@ async def poll(site: LoopbackSite, fetcher: Fetcher, spec: dict[str, Any]) -> Fe
 
 
 async def evaluate() -> list[FeedOutcome]:
-    """Every feed of the manifest, polled over loopback."""
+    """Every feed of the manifest, polled over loopback into a fresh store."""
     settings = FetchSettings(
         allow_loopback=True,
         per_host_interval_seconds=0,
@@ -231,14 +240,18 @@ async def evaluate() -> list[FeedOutcome]:
 
     async def one(spec: dict[str, Any]) -> FeedOutcome:
         async with turns:
-            return await poll(site, fetcher, spec)
+            return await poll(site, fetcher, store, spec)
 
-    with LoopbackSite() as site:
+    specs = manifest()
+    with LoopbackSite() as site, tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(f"sqlite:///{Path(tmp) / 'feeds.sqlite3'}")
+        store.feeds.sync([(site.url(f"/{s['id']}"), s["id"], None, None) for s in specs])
         fetcher = Fetcher(settings)
         try:
-            return list(await asyncio.gather(*(one(s) for s in manifest())))
+            return list(await asyncio.gather(*(one(s) for s in specs)))
         finally:
             await fetcher.aclose()
+            store.close()
 
 
 def _cell(text: str) -> str:

@@ -34,13 +34,15 @@ data); do not edit by hand. The same evaluations are asserted by
 FEEDS = """## Feeds: items per feed against plain feedparser
 
 Each file is served over loopback with the Content-Type and special serving (status,
-redirect, gzip) its manifest names, fetched by newsbot's Fetcher and parsed by
-`parse_feed`; plain feedparser gets the same bytes and Content-Type (JSON Feed, which
-feedparser does not read, is counted with `json`). newsbot keeps every item plain
-feedparser keeps apart except items listed twice (identical id, link, title and text:
-one item) and empty items (no id, link, title or visible text: nothing to match). The
-last column explains every row where the counts or titles differ; rows that agree say
-"same". No title of any feed keeps an HTML entity or comes out as mojibake.
+redirect, gzip) its manifest names, fetched by newsbot's Fetcher, parsed by
+`parse_feed` and counted as the new items a fresh store finds (`ItemStore.unseen`,
+where the old identity rule merged items); plain feedparser gets the same bytes and
+Content-Type (JSON Feed, which feedparser does not read, is counted with `json`).
+newsbot keeps every item plain feedparser keeps apart except items listed twice
+(identical id, link, title and text: one item) and empty items (no id, link, title or
+visible text: nothing to match). The last column explains every row where the counts
+or titles differ; rows that agree say "same". No title of any feed keeps an HTML
+entity or comes out as mojibake.
 """
 
 PAGES = """## Extraction: F1, precision and recall against plain trafilatura
