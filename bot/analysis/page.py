@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.analysis.extract import MIN_CHARS, extract_text
 from bot.analysis.fingerprint import EMPTY, fingerprint
-from bot.analysis.pagetext import raw_text_variants
+from bot.analysis.pagetext import decode_page, header_charset, raw_text_variants
 from bot.core.models import Article, TopicMatch
 from bot.ingest.canonical import canonical_from_html
 from bot.rules.matcher import Matcher
@@ -122,32 +122,43 @@ def analyze(job: PageJob) -> Analysis:
     laps.lap("prefilter")
     if not could:  # nothing can match: no extraction, no match
         return Analysis(replace(base, text_source="skipped"), cpu=laps.cpu())
-    article, note = read_page(base, job.page, job.final_url, laps)
+    article, note = read_page(base, job.page, job.final_url, job.content_type, laps)
     return finish(matcher, article, note, laps)
 
 
 def read_page(
-    article: Article, page: bytes, final_url: str, laps: Laps | None = None
+    article: Article,
+    page: bytes,
+    final_url: str,
+    content_type: str = "",
+    laps: Laps | None = None,
 ) -> tuple[Article, str]:
     """``article`` with the page's main text and canonical URL, or unchanged and why.
 
-    The one reading of a page, for the pipeline and for ``test-rules`` alike.
+    The one reading of a page, for the pipeline and for ``test-rules`` alike. A
+    charset named only in the HTTP header is applied before extraction
+    (trafilatura sees bytes, not headers).
     """
     laps = laps or Laps()
+    source = decode_page(page, content_type) if header_charset(content_type) else page
     try:
-        text = (extract_text(page, final_url) or "").strip()
+        text = (extract_text(source, final_url) or "").strip()
     except Exception as exc:  # a page trafilatura chokes on costs its text, not the item
         return article, f"{final_url}: extraction failed: {exc!r}"
     finally:
         laps.lap("extract")
-    if len(text) < MIN_CHARS:
-        return article, f"{final_url}: no main text ({len(text)} characters)"
+    if not text:
+        return article, f"{final_url}: no main text"
+    if len(text) < MIN_CHARS and article.body and article.body not in text:
+        text = f"{text}\n\n{article.body}"  # a short page: the feed's text may say more
     url = canonical_from_html(page, final_url) or article.url
     laps.lap("canonical")
     return replace(article, url=url, body=text, text_source="page"), ""
 
 
-def read_job(job: tuple[Article, bytes, str]) -> tuple[Article, str]:
+def read_job(
+    job: tuple[Article, bytes, str] | tuple[Article, bytes, str, str],
+) -> tuple[Article, str]:
     """``read_page`` as a worker job (``test-rules``, ``/test``)."""
     return read_page(*job)
 

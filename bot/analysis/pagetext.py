@@ -1,4 +1,4 @@
-"""A fetched page as text: its charset decoded, and all its words for the pre-filter."""
+"""A fetched page as text: its charset decoded, its title, and all its words for the pre-filter."""
 
 from __future__ import annotations
 
@@ -6,7 +6,15 @@ import contextlib
 import html
 import re
 
+import lxml.etree
+import lxml.html
+
+from bot.ingest.sniff import guess_encoding
+from bot.ingest.text import MAX_TITLE, html_to_text
+
 _CHARSET = re.compile(rb"""charset\s*=\s*["']?([\w.:-]+)""", re.I)
+_HEAD = 64 * 1024  # where a <meta charset> may be, after scripts and comments
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
 
 
 _TAG = re.compile(r"<[^>]*>")
@@ -30,10 +38,16 @@ _INLINE = re.compile(
 )
 
 
+def header_charset(content_type: str) -> str | None:
+    """The charset an HTTP Content-Type names, if any."""
+    found = _CHARSET.search(content_type.encode("latin-1", "ignore"))
+    return found.group(1).decode("ascii", "ignore") if found else None
+
+
 def decode_page(body: bytes, content_type: str = "") -> str:
     """A page's text as a string: declared charset, else UTF-8, else detected."""
     declared = _CHARSET.search(content_type.encode("latin-1", "ignore")) or _CHARSET.search(
-        body[:4096]
+        body[:_HEAD]
     )
     if declared:
         with contextlib.suppress(LookupError, UnicodeDecodeError):
@@ -41,10 +55,19 @@ def decode_page(body: bytes, content_type: str = "") -> str:
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
-        import charset_normalizer  # rarely needed: loaded on first use, not in every worker
+        guessed = guess_encoding(body)
+        return body.decode(guessed or "utf-8", "replace")
 
-        best = charset_normalizer.from_bytes(body[:200_000]).best()
-        return str(best) if best is not None else body.decode("utf-8", "replace")
+
+def page_title(body: bytes, content_type: str = "") -> str:
+    """The page's own title (``og:title``, else ``<title>``), decoded like its text."""
+    text = _XML_DECLARATION.sub("", decode_page(body, content_type))
+    try:
+        doc = lxml.html.fromstring(text)
+    except (lxml.etree.ParserError, ValueError):
+        return ""
+    og = doc.xpath('//meta[@property="og:title"]/@content')
+    return html_to_text(og[0] if og else doc.findtext(".//title") or "", MAX_TITLE)
 
 
 def raw_text_variants(body: bytes, content_type: str = "") -> tuple[str, ...]:

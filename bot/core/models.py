@@ -28,6 +28,9 @@ class FeedSource:
     consecutive_failures: int = 0
     failing_since: datetime | None = None
     broken: bool = False
+    # Its items may still be stored under an older identity rule's keys only: the
+    # next full poll looks them up by ``Entry.aliases`` too, and re-stores them.
+    legacy_keys: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,20 +63,15 @@ class Entry:
     summary: str
     published: datetime | None
     content: str = ""
-    keys: tuple[str, ...] = ()  # identity fallback chain: guid, canonical URL, text hash
-    # Keys an older version of newsbot stored this item under: looked up, never written,
-    # so a change of the identity rule never re-alerts an item seen before it.
+    keys: tuple[str, ...] = ()  # what it is recorded under: its key (bot.ingest.identity)
+    # Keys an older version of newsbot stored this item under: looked up on a feed's
+    # first poll after an upgrade, never written, so the new rule re-alerts nothing.
     aliases: tuple[str, ...] = ()
 
     @property
     def identity(self) -> tuple[str, ...]:
         """Every key this item is recorded under."""
         return self.keys or (self.key,)
-
-    @property
-    def known_as(self) -> tuple[str, ...]:
-        """Every key this item may have been seen under before: its identity and aliases."""
-        return self.identity + self.aliases
 
 
 @dataclass(frozen=True, slots=True)

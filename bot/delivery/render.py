@@ -81,7 +81,8 @@ def render_alert(article: Article, found: Sequence[TopicMatch], wanted: set[str]
     if first is not None:
         lines += ["", snippet(article, first)]
     if article.text_source == "feed":
-        lines += ["", "<i>Matched on the feed's own text: the article page could not be read.</i>"]
+        why = "the item has no link" if url is None else "the article page could not be read"
+        lines += ["", f"<i>Matched on the feed's own text: {why}.</i>"]
     # The budgets above keep the visible text under ~2,800 characters, far below MESSAGE_LIMIT.
     return "\n".join(lines)
 

@@ -1,10 +1,10 @@
-"""Canonical article URLs and item identity keys, so one story is one item.
+"""Canonical article URLs, so the variants of one article's address compare equal.
 
 Feeds hand out the same article under many URLs: with ``utm_*`` and click-id
 tags, as AMP or mobile variants, with or without ``www.``, and sometimes under a
 new GUID after an edit. ``canonical_url`` folds those variants into one identity
-string (meant for comparing, not necessarily for fetching), and ``item_identity``
-gives the keys an item is known by, most specific first.
+string (meant for comparing, not necessarily for fetching); bot.ingest.identity
+builds item keys from it.
 """
 
 from __future__ import annotations

@@ -2,25 +2,30 @@
 
 feedparser does not read JSON Feed, so this is the second adapter that produces
 ``ParsedFeed``/``Entry``; it keeps the same rules as ``bot.ingest.parse``: HTML becomes
-plain text, identity comes from ``bot.ingest.identity`` (``id``, URL, text), and
-dates become aware UTC datetimes (or None when a feed's date is unusable).
+plain text, identity comes from ``bot.ingest.identity`` (``id``, URL, content,
+decided for the whole document), and dates become aware UTC datetimes (or None
+when a feed's date is unusable). Real feeds name their version as
+``http://jsonfeed.org/version/1`` as often as ``https://``; both are read.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
 
 from bot.core.errors import ParseError
 from bot.core.models import Entry, ParsedFeed
-from bot.ingest.identity import item_identity
+from bot.ingest.identity import ItemFacts, document_keys, keyed
+from bot.ingest.legacy import any_key_identity, json_feed_v01_key, old_text
 from bot.ingest.text import MAX_TEXT, MAX_TITLE, html_to_text
 
-VERSION_PREFIX = "https://jsonfeed.org/version/"
-KNOWN_VERSIONS = {VERSION_PREFIX + "1", VERSION_PREFIX + "1.1"}
+# "version": https://jsonfeed.org/version/1.1, also over http:// and with www.
+_VERSION_URL = re.compile(r"https?://(?:www\.)?jsonfeed\.org/version/(?P<number>[^/\s]+)/?", re.I)
+_BARE_VERSION = re.compile(r"1(?:\.[01])?")  # "1.1": seen in test suites, not the spec
+KNOWN_VERSIONS = {"1", "1.0", "1.1"}
 JSON_TYPES = {"application/json", "text/json", "application/feed+json"}
 _BOM = b"\xef\xbb\xbf"
 
@@ -44,12 +49,17 @@ def looks_like_json_feed(body: bytes, content_type: str) -> bool:
     return essence in JSON_TYPES or essence.endswith("+json") or b"jsonfeed.org" in body
 
 
-def _plain(value: Any, limit: int) -> str:
+def _text(value: Any, limit: int = MAX_TEXT) -> str:
+    """A field as plain text: plain or HTML, entities decoded either way (feeds mix them)."""
+    return html_to_text(value, limit) if isinstance(value, str) else ""
+
+
+def _old_plain(value: Any, limit: int) -> str:
     return " ".join(value.split())[:limit] if isinstance(value, str) else ""
 
 
-def _html(value: Any, limit: int = MAX_TEXT) -> str:
-    return html_to_text(value, limit) if isinstance(value, str) else ""
+def _old_html(value: Any) -> str:
+    return old_text(value, MAX_TEXT) if isinstance(value, str) else ""
 
 
 def parse_date(value: Any) -> datetime | None:
@@ -72,75 +82,92 @@ def _id(raw: dict[str, Any]) -> str | None:
     return ident.strip() if isinstance(ident, str) and ident.strip() else None
 
 
-def _legacy_key(ident: str | None, link: str, title: str, text: str) -> str | None:
-    """The key newsbot 0.1 stored a JSON Feed item under (id, else URL, else a hash)."""
-    if ident or link:
-        return ident or link
-    if title or text:
-        return "sha256:" + hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
-    return None
-
-
-def _entry(raw: dict[str, Any], base_url: str) -> Entry | None:
-    link = ""
+def _link(raw: dict[str, Any], base_url: str) -> str:
     for field in ("url", "external_url"):
         value = raw.get(field)
         if isinstance(value, str) and value.strip():
-            link = urljoin(base_url, value.strip())
-            break
-    title = _plain(raw.get("title"), MAX_TITLE)
-    summary = _html(raw.get("summary"))
-    content = _html(raw.get("content_html")) or _plain(raw.get("content_text"), MAX_TEXT)
+            return urljoin(base_url, value.strip())
+    return ""
+
+
+def _aliases(raw: dict[str, Any], ident: str | None, link: str) -> tuple[str, ...]:
+    """The keys newsbot 0.1 and the any-shared-key rule stored this item under."""
+    title = _old_plain(raw.get("title"), MAX_TITLE)
+    text = _old_html(raw.get("summary")) or (
+        _old_html(raw.get("content_html")) or _old_plain(raw.get("content_text"), MAX_TEXT)
+    )
+    v01 = json_feed_v01_key(ident, link, title, text)
+    return (*any_key_identity(ident, link, title, text), *((v01,) if v01 else ()))
+
+
+def _entry(raw: dict[str, Any], base_url: str, legacy: bool) -> tuple[ItemFacts, Entry] | None:
+    link = _link(raw, base_url)
+    title = _text(raw.get("title"), MAX_TITLE)
+    summary = _text(raw.get("summary"))
+    content = _text(raw.get("content_html")) or _text(raw.get("content_text"))
     ident = _id(raw)
-    keys = item_identity(ident, link, title, summary or content)
-    if not keys:
+    if not (ident or link or title or summary or content):
         return None
-    legacy = _legacy_key(ident, link, title, summary or content)
     published = parse_date(raw.get("date_published")) or parse_date(raw.get("date_modified"))
-    return Entry(
-        key=keys[0],
+    entry = Entry(
+        key="",
         link=link,
         title=title,
         summary=summary,
         published=published,
         content=content,
-        keys=keys,
-        aliases=(legacy,) if legacy and legacy not in keys else (),
+        aliases=_aliases(raw, ident, link) if legacy else (),
     )
+    return ItemFacts(ident or "", link, title, f"{summary}\n{content}"), entry
 
 
 def _document(body: bytes, url: str) -> dict[str, Any]:
     try:
-        doc = json.loads(body)
+        doc = json.loads(body, strict=False)  # raw tabs and newlines in strings: common
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError
         raise ParseError(f"{url}: not valid JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise ParseError(f"{url}: a JSON Feed is an object, not a JSON {type(doc).__name__}")
-    version = doc.get("version")
-    if not isinstance(version, str) or not version.startswith(VERSION_PREFIX):
-        raise ParseError(f"{url}: not a JSON Feed: no jsonfeed.org 'version' (got {version!r})")
+    if _version(doc.get("version")) is None:
+        raise ParseError(
+            f"{url}: not a JSON Feed: no jsonfeed.org 'version' (got {doc.get('version')!r})"
+        )
     if not isinstance(doc.get("items"), list):
         raise ParseError(f"{url}: JSON Feed has no 'items' list")
     return doc
 
 
-def parse_json_feed(body: bytes, url: str) -> ParsedFeed:
+def _version(value: Any) -> str | None:
+    """The version number a JSON Feed declares (``1.1``), or None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    found = _VERSION_URL.fullmatch(value)
+    if found:
+        return found.group("number")
+    return value if _BARE_VERSION.fullmatch(value) else None
+
+
+def parse_json_feed(body: bytes, url: str, *, legacy: bool = False) -> ParsedFeed:
     """Parse a JSON Feed body; skipped items and unknown versions become a warning.
 
     Relative item URLs are resolved against ``url`` (pass the final URL after redirects).
+    ``legacy``: also give each entry the keys older versions stored it under.
     """
     doc = _document(body, url)
     raws = doc["items"]
-    entries = tuple(
-        e for e in (_entry(r, url) for r in raws if isinstance(r, dict)) if e is not None
-    )
+    drafts = [d for d in (_entry(r, url, legacy) for r in raws if isinstance(r, dict)) if d]
+    entries = keyed([e for _, e in drafts], document_keys([f for f, _ in drafts]))
     problems = []
-    if doc["version"] not in KNOWN_VERSIONS:
+    version = _version(doc["version"])
+    if version not in KNOWN_VERSIONS:
         problems.append(f"unknown JSON Feed version {doc['version']!r}, read as 1.1")
-    if len(entries) < len(raws):
-        problems.append(f"{len(raws) - len(entries)} unusable item(s) skipped")
+    elif not _VERSION_URL.fullmatch(doc["version"].strip()):
+        problems.append(f"JSON Feed version {doc['version']!r} is not a jsonfeed.org URL")
+    if len(drafts) < len(raws):
+        problems.append(f"{len(raws) - len(drafts)} unusable item(s) skipped")
     return ParsedFeed(
-        title=_plain(doc.get("title"), MAX_TITLE),
+        title=_text(doc.get("title"), MAX_TITLE),
         entries=entries,
         warning="; ".join(problems) or None,
     )

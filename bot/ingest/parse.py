@@ -17,9 +17,11 @@ import lxml.html
 
 from bot.core.errors import ParseError
 from bot.core.models import Entry, ParsedFeed
-from bot.ingest.identity import item_identity
+from bot.ingest.identity import ItemFacts, document_keys, is_http, keyed
 from bot.ingest.jsonfeed import looks_like_json_feed, parse_json_feed
-from bot.ingest.text import MAX_TITLE, html_to_text
+from bot.ingest.legacy import any_key_identity, old_text
+from bot.ingest.sniff import looks_like_html, non_latin_encoding
+from bot.ingest.text import MAX_TEXT, MAX_TITLE, html_to_text
 
 
 def _published(entry: Any) -> datetime | None:
@@ -33,23 +35,59 @@ def _published(entry: Any) -> datetime | None:
     return None
 
 
-def _entry(raw: Any) -> Entry | None:
-    title = html_to_text(raw.get("title", ""), MAX_TITLE)
+def _link(raw: Any) -> str:
+    """The item's web page: its link, else an alternate link, only ever an http(s) URL.
+
+    feedparser puts an Atom entry's ``id`` in ``link`` when it has no link; a
+    ``tag:`` id is no page to fetch or to show in an alert.
+    """
     link = (raw.get("link") or "").strip()
-    summary = html_to_text(raw.get("summary", ""))
+    if is_http(link):
+        return link
+    for candidate in raw.get("links") or []:
+        href = (candidate.get("href") or "").strip()
+        if candidate.get("rel", "alternate") == "alternate" and is_http(href):
+            return href
+    return ""
+
+
+def _legacy(raw: Any) -> tuple[str, ...]:
+    """The keys the any-shared-key rule stored this item under (its text cleaned as then)."""
+    summary = old_text(raw.get("summary", ""), MAX_TEXT)
+    content = " ".join(old_text(c.get("value", ""), MAX_TEXT) for c in raw.get("content") or [])
+    title = old_text(raw.get("title", ""), MAX_TITLE)
+    link = (raw.get("link") or "").strip()
+    return any_key_identity(raw.get("id"), link, title, summary or content)
+
+
+def _entry(raw: Any, legacy: bool) -> Entry:
+    """The item without its key: that takes the whole document (``_entries``)."""
     content = " ".join(html_to_text(c.get("value", "")) for c in raw.get("content") or [])
-    keys = item_identity(raw.get("id"), link, title, summary or content)
-    if not keys:
-        return None
     return Entry(
-        key=keys[0],
-        link=link,
-        title=title,
-        summary=summary,
+        key="",
+        link=_link(raw),
+        title=html_to_text(raw.get("title", ""), MAX_TITLE),
+        summary=html_to_text(raw.get("summary", "")),
         published=_published(raw),
         content=content.strip(),
-        keys=keys,
+        aliases=_legacy(raw) if legacy else (),
     )
+
+
+def _entries(raws: list[Any], legacy: bool) -> tuple[tuple[Entry, ...], int]:
+    """One Entry per item of the document, keyed by ``bot.ingest.identity``; and the empties.
+
+    An item with no id, link, title or text at all (a bare enclosure or date)
+    has nothing to match: it is left out, and counted.
+    """
+    kept = []
+    for raw in raws:
+        entry, guid = _entry(raw, legacy), str(raw.get("id") or "").strip()
+        if guid or entry.link or entry.title or entry.summary or entry.content:
+            text = f"{entry.summary}\n{entry.content}"
+            kept.append((ItemFacts(guid, entry.link, entry.title, text), entry))
+    entries = keyed([e for _, e in kept], document_keys([f for f, _ in kept]))
+    return entries, len(raws) - len(kept)
 
 
 def _ttl(d: Any) -> float | None:
@@ -59,30 +97,81 @@ def _ttl(d: Any) -> float | None:
 
 def _not_a_feed(body: bytes, url: str, problem: object) -> ParseError:
     """A helpful error: an HTML page names the feeds it advertises, if any."""
-    head = body.lstrip()[:500].lower()
-    if head.startswith((b"<!doctype html", b"<html")) or b"<body" in body[:5000].lower():
+    if looks_like_html(body):
         found = discover_feeds(body, url)
         hint = f"; it advertises a feed at {found[0]}, use that URL" if found else ""
         return ParseError(f"{url}: this is an HTML page, not a feed{hint}", kind="not_a_feed")
     return ParseError(f"{url}: not a feed ({problem or 'unknown format'})")
 
 
-def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
-    """Parse RSS 0.9x/1.0/2.0, Atom or JSON Feed; a bozo feed with entries is kept, warned."""
-    if looks_like_json_feed(body, content_type):
-        return parse_json_feed(body, url)
+def _utf16_without_bom(body: bytes) -> bytes | None:
+    """UTF-8 for a UTF-16 document with neither BOM nor declaration (feedparser gives up)."""
+    codec = {b"\x00<": "utf-16-be", b"<\x00": "utf-16-le"}.get(body[:2])
+    if codec is None:
+        return None
+    try:
+        return body.decode(codec).encode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+FALLBACKS = ("windows-1252", "iso-8859-2")  # what feedparser reads undeclared bytes as
+
+
+def _redecoded(body: bytes, d: Any) -> bytes | None:
+    """UTF-8, when feedparser had to guess and the bytes are a non-Latin encoding.
+
+    Only undeclared documents qualify (feedparser then reports a
+    CharacterEncodingOverride and reads them as windows-1252): a declared
+    encoding, or a Western guess, is left as feedparser read it.
+    """
+    overridden = isinstance(d.get("bozo_exception"), feedparser.CharacterEncodingOverride)
+    if not overridden or d.get("encoding") not in FALLBACKS:
+        return None
+    encoding = non_latin_encoding(body)
+    if encoding is None:
+        return None
+    try:
+        return body.decode(encoding).encode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _feedparser(body: bytes, url: str, content_type: str) -> Any:
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
     try:
-        d = feedparser.parse(io.BytesIO(body), response_headers=headers)
+        return feedparser.parse(io.BytesIO(body), response_headers=headers)
     except Exception as exc:  # feedparser can raise nearly anything on hostile input
         raise ParseError(f"{url}: feedparser failed: {type(exc).__name__}: {exc}") from None
-    entries = tuple(e for e in (_entry(raw) for raw in d.entries) if e is not None)
+
+
+def parse_feed(
+    body: bytes, url: str, content_type: str = "", *, legacy: bool = False
+) -> ParsedFeed:
+    """Parse RSS 0.9x/1.0/2.0, Atom or JSON Feed; a bozo feed with entries is kept, warned.
+
+    ``legacy``: also give each entry the keys older versions stored it under
+    (``Entry.aliases``), for a feed's first poll after an upgrade.
+    """
+    if looks_like_json_feed(body, content_type):
+        return parse_json_feed(body, url, legacy=legacy)
+    transcoded = _utf16_without_bom(body)
+    if transcoded is not None:
+        body, content_type = transcoded, "application/xml; charset=utf-8"
+    d = _feedparser(body, url, content_type)
+    redecoded = _redecoded(body, d)
+    if redecoded is not None:
+        d = _feedparser(redecoded, url, "application/xml; charset=utf-8")
+    entries, empty = _entries(d.entries, legacy)
     problem = d.get("bozo_exception") if d.get("bozo") else None
     if not entries and not d.get("version"):
         raise _not_a_feed(body, url, problem)
-    warning = f"{type(problem).__name__}: {problem}" if problem else None
+    problems = [f"{type(problem).__name__}: {problem}"] if problem else []
+    if empty:
+        problems.append(f"{empty} empty item(s) skipped")
+    warning = "; ".join(problems) or None
     return ParsedFeed(
         title=html_to_text(d.feed.get("title", ""), MAX_TITLE),
         entries=entries,

@@ -1,7 +1,8 @@
 """``newsbot test-rules``: show which topics match one article and why, and which nearly did.
 
 The article comes from a URL (fetched and extracted exactly as the pipeline
-does), an HTML or text file, or standard input. Nothing is stored or sent.
+does: its charset from the HTTP header or the page, its main text by the
+workers), an HTML or text file, or standard input. Nothing is stored or sent.
 """
 
 from __future__ import annotations
@@ -11,30 +12,16 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-import lxml.html
-
 from bot.analysis.page import read_job
+from bot.analysis.pagetext import decode_page, page_title
 from bot.analysis.pool import WorkerPool
 from bot.core.errors import NewsbotError
 from bot.core.models import Article
 from bot.ingest.fetch import Fetcher
+from bot.ingest.sniff import looks_like_html
 from bot.rules.matcher import Matcher, Verdict
 
 MAX_HITS_SHOWN = 8
-
-
-def _looks_html(data: bytes) -> bool:
-    head = data.lstrip()[:500].lower()
-    return head.startswith((b"<!doctype html", b"<html")) or b"<body" in data[:5000].lower()
-
-
-def _title(data: bytes) -> str:
-    try:
-        doc = lxml.html.fromstring(data)
-    except (lxml.etree.ParserError, ValueError):
-        return ""
-    og = doc.xpath('//meta[@property="og:title"]/@content')
-    return " ".join((og[0] if og else doc.findtext(".//title") or "").split())
 
 
 async def load_article(source: str, fetcher: Fetcher, workers: WorkerPool) -> Article:
@@ -44,9 +31,10 @@ async def load_article(source: str, fetcher: Fetcher, workers: WorkerPool) -> Ar
     a new item's page is.
     """
     url = source if source.startswith(("http://", "https://")) else f"file:{source}"
+    content_type = ""
     if url == source:
         page = await fetcher.fetch_page(source)
-        data, url = page.body, page.final_url
+        data, url, content_type = page.body, page.final_url, page.content_type
     elif source == "-":
         data = sys.stdin.buffer.read()
     else:
@@ -54,10 +42,10 @@ async def load_article(source: str, fetcher: Fetcher, workers: WorkerPool) -> Ar
             data = Path(source).read_bytes()  # noqa: ASYNC240 - a CLI, nothing else runs
         except OSError as exc:
             raise NewsbotError(f"{source}: cannot read: {exc.strerror}") from None
-    if not _looks_html(data):
-        return Article(url, "", "", data.decode("utf-8", "replace"), source, None, "text")
-    bare = Article(url, _title(data), "", "", source, None, "feed")
-    article, note = await workers.run(read_job, (bare, data, url))
+    if not looks_like_html(data, content_type):
+        return Article(url, "", "", decode_page(data, content_type), source, None, "text")
+    bare = Article(url, page_title(data, content_type), "", "", source, None, "feed")
+    article, note = await workers.run(read_job, (bare, data, url, content_type))
     if note:
         raise NewsbotError(f"{source}: {note}")
     return article

@@ -199,11 +199,15 @@ class Pipeline:
             report.not_modified += 1
             self.outcomes.succeeded(feed, result, Poll(ok=True, cache_seconds=result.cache_seconds))
             return NOT_MODIFIED
-        parsed = parse_feed(result.body, result.final_url, result.content_type)
+        legacy = feed.legacy_keys  # first full poll since the identity rule changed
+        parsed = parse_feed(result.body, result.final_url, result.content_type, legacy=legacy)
         self.observer.on_feed_parsed(feed, parsed)
         if parsed.warning:
             log.warning("feed_bozo", extra={"feed_url": feed.url, "warning": parsed.warning})
-        new = self.store.items.unseen(feed.id, parsed.entries)
+        triage = self.store.items.triage(feed.id, parsed.entries, legacy=legacy)
+        if legacy:
+            self.recorder.adopted(feed, triage.adopted)
+        new = triage.new
         if not feed.first_polled:
             new = self._first_sight(feed, new)
         report.new_items += len(new)

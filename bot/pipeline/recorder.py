@@ -40,6 +40,9 @@ class Recorder(Protocol):
     def seen(self, feed: FeedSource, entries: Sequence[Entry]) -> None:
         """Processed items that matched nothing."""
 
+    def adopted(self, feed: FeedSource, entries: Sequence[Entry]) -> None:
+        """A legacy feed's items seen under older keys: store their new keys, once."""
+
     def article(
         self,
         feed: FeedSource,
@@ -117,6 +120,10 @@ class StoreRecorder:
         if entries:
             self.store.items.mark_seen(feed.id, entries)
 
+    def adopted(self, feed: FeedSource, entries: Sequence[Entry]) -> None:
+        """Store the new keys of items seen under older ones; the feed's old keys retire."""
+        self.store.items.adopt(feed.id, entries)
+
     def article(
         self,
         feed: FeedSource,
@@ -183,6 +190,9 @@ class DryRunRecorder:
         return True
 
     def seen(self, feed: FeedSource, entries: Sequence[Entry]) -> None:
+        """Nothing is remembered in a dry run."""
+
+    def adopted(self, feed: FeedSource, entries: Sequence[Entry]) -> None:
         """Nothing is remembered in a dry run."""
 
     def flush(self, older_than: float = 0.0) -> None:

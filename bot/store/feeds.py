@@ -73,6 +73,7 @@ class FeedStore:
                     consecutive_failures=r.consecutive_failures,
                     failing_since=as_utc(r.failing_since),
                     broken=r.broken,
+                    legacy_keys=r.legacy_keys,
                 )
                 for r in rows
             ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -21,6 +21,14 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class Triage:
+    """A feed document's entries: ``new`` to process, ``adopted`` seen under older keys."""
+
+    new: list[Entry]
+    adopted: list[Entry]
+
+
 class _RecordedElsewhere(Exception):
     """Raised inside the transaction to roll it back."""
 
@@ -32,25 +40,42 @@ class ItemStore:
         self.engine = engine
 
     def unseen(self, feed_id: int, entries: Sequence[Entry]) -> list[Entry]:
-        """The entries this feed has never shown under any of their keys, in feed order."""
+        """The entries this feed has never shown, in feed order."""
+        return self.triage(feed_id, entries).new
+
+    def triage(self, feed_id: int, entries: Sequence[Entry], *, legacy: bool = False) -> Triage:
+        """Which entries are new; with ``legacy``, also those seen only under old keys.
+
+        ``legacy`` is for a feed's first poll after the identity rule changed: an
+        entry stored under any key it had then (``Entry.aliases``) is not new, and
+        goes to ``adopt`` to be stored under its new key.
+        """
         if not entries:
-            return []
-        hashes = {key_hash(k) for e in entries for k in e.known_as}
+            return Triage([], [])
+        lookups = {key_hash(k) for e in entries for k in e.identity}
+        if legacy:
+            lookups |= {key_hash(k) for e in entries for k in e.aliases}
         with self.engine.connect() as conn:
-            seen = set(
-                conn.scalars(
-                    sa.select(items.c.key_hash).where(
-                        items.c.feed_id == feed_id, items.c.key_hash.in_(hashes)
-                    )
-                )
-            )
-        out = []
+            stored = self._known(conn, feed_id, sorted(lookups))
+        new, adopted, taken = [], [], set(stored)
         for e in entries:
-            mine = {key_hash(k) for k in e.known_as}
-            if not mine & seen:
-                seen |= mine  # the same item twice in one feed body counts once
-                out.append(e)
-        return out
+            mine = {key_hash(k) for k in e.identity}
+            if mine & taken:
+                continue
+            taken |= mine  # the same item twice in one feed body counts once
+            if legacy and {key_hash(k) for k in e.aliases} & stored:
+                adopted.append(e)
+            else:
+                new.append(e)
+        return Triage(new, adopted)
+
+    def adopt(self, feed_id: int, entries: Iterable[Entry]) -> None:
+        """Store items seen under older keys under their new ones; the feed is then current."""
+        now = utcnow()
+        rows = [r for e in entries for r in self._rows(feed_id, e, now)]
+        with self.engine.begin() as conn:
+            insert_ignore(conn, items, rows, ("feed_id", "key_hash"))
+            conn.execute(feeds.update().where(feeds.c.id == feed_id).values(legacy_keys=False))
 
     @staticmethod
     def _known(conn: sa.Connection, feed_id: int, hashes: list[str]) -> set[str]:

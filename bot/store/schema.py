@@ -34,6 +34,8 @@ feeds = sa.Table(
     sa.Column("broken", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("lease_owner", sa.String(100)),  # the replica polling this feed now
     sa.Column("lease_until", sa.DateTime(timezone=True)),
+    # Items stored under an older identity rule: looked up by their old keys once more.
+    sa.Column("legacy_keys", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 stories = sa.Table(

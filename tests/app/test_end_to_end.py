@@ -77,9 +77,9 @@ async def test_failing_feeds_do_not_stop_the_others_and_304_costs_no_parse(
     parsed: list[str] = []
     real_parse = pipeline.parse_feed
 
-    def counting_parse(body: bytes, url: str, content_type: str = ""):
+    def counting_parse(body: bytes, url: str, content_type: str = "", **options):
         parsed.append(url)
-        return real_parse(body, url, content_type)
+        return real_parse(body, url, content_type, **options)
 
     monkeypatch.setattr(pipeline, "parse_feed", counting_parse)
     site.route("/good.xml", rss([]), etag='"g1"')

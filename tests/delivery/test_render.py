@@ -43,3 +43,11 @@ def test_hostile_and_huge_text_stays_valid_and_short() -> None:
     assert "javascript:" not in text and "<script>" not in text
     assert re.sub(r"</?(b|i|a)( href=\"[^\"]*\")?>", "", text).count("<") == 0
     assert "feed's own text" in text
+
+
+def test_an_item_without_a_link_says_so() -> None:
+    hit = Hit("Kasachstan", "title", 0, 10, "Kasachstan")
+    article = Article("", "Kasachstan heute", "", "", "Blog", None, "feed")
+    text = render_alert(article, [TopicMatch("kazakhstan", "Kazakhstan", (hit,))], set())
+    assert "<a href" not in text
+    assert "the item has no link" in text

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 from collections.abc import AsyncIterator, Callable
 from email.utils import format_datetime
@@ -17,6 +16,7 @@ from bot.app.service import Service
 from bot.config.settings import Settings, load_settings
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.web import LoopbackSite
+from tests.helpers.corpora import SHARED
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,11 +25,11 @@ CORPUS = ROOT / "tests" / "corpus"
 # A wire report and an outlet's edited copy, written for these tests (tests/corpus/wire).
 WIRE = CORPUS / "wire" / "csto-withdrawal-2022-01-13.txt"
 OUTLET_COPY = CORPUS / "wire" / "csto-withdrawal-2022-01-13.outlet.txt"
-# Other people's corpora live beside the checkout, never in it; tests that read them
-# skip when they are absent. NEWSBOT_TEST_CORPORA points elsewhere (e.g. from a worktree).
-CORPORA = Path(os.environ.get("NEWSBOT_TEST_CORPORA") or ROOT.parent / "shared" / "corpora")
-# The real report the project was started from, beside the corpora: read from there, never copied.
-SEED = CORPORA.parent / "seed" / "article-2022-01-13-csto-kazakhstan.txt"
+# Other people's corpora live beside the checkout, never in it (tests/helpers/corpora.py
+# finds them; NEWSBOT_SHARED points elsewhere); tests that read them skip when absent.
+CORPORA = SHARED / "corpora"
+# The real report the project was started from: read from there, never copied.
+SEED = SHARED / "seed" / "article-2022-01-13-csto-kazakhstan.txt"
 
 
 def story(path: Path) -> tuple[str, list[str]]:

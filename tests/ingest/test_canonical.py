@@ -1,11 +1,10 @@
-"""Canonical URLs, declared canonicals in pages, and item identity keys."""
+"""Canonical URLs and the canonicals pages declare."""
 
 from __future__ import annotations
 
 import pytest
 
 from bot.ingest.canonical import canonical_from_html, canonical_url, related_hosts
-from bot.ingest.identity import item_identity
 
 STORY = "https://example.com/world/2022/01/13/csto-troops-leave-kazakhstan"
 
@@ -136,52 +135,3 @@ def test_page_encodings_are_respected() -> None:
     assert canonical_from_html(page(head), base) == "https://example.com/caf\xe9"  # UTF-8
     latin1 = f'<meta charset="iso-8859-1">{head}'.encode("latin-1")
     assert canonical_from_html(page_bytes(latin1), base) == "https://example.com/caf\xe9"
-
-
-TEXT = (
-    "Die ersten Soldaten der von Russland angeführten Militärallianz OVKS haben Kasachstan "
-    "verlassen, teilte das Verteidigungsministerium in Moskau am Donnerstag mit."
-)
-
-
-def test_identity_is_guid_then_url_then_text() -> None:
-    keys = item_identity("urn:uuid:42", STORY + "?utm_source=rss", "OVKS zieht ab", TEXT)
-    assert [k.split(":")[0] for k in keys] == ["guid", "url", "text"]
-    assert keys[0] == "guid:urn:uuid:42"
-    assert keys[1] == "url:" + STORY
-
-
-def test_an_edited_title_or_a_new_guid_keeps_a_shared_key() -> None:
-    first = item_identity("urn:uuid:42", STORY, "OVKS zieht ab", TEXT)
-    retitled = item_identity("urn:uuid:42", STORY, "OVKS beginnt Abzug aus Kasachstan", TEXT)
-    new_guid = item_identity("urn:uuid:43", STORY + "?amp=1", "OVKS zieht ab", TEXT)
-    moved = item_identity("urn:uuid:44", "https://example.com/other-path", "Neu", TEXT)
-    assert first[2] == retitled[2]  # the text key ignores the title
-    assert set(first) & set(new_guid) == {"url:" + STORY, first[2]}
-    assert set(first) & set(moved) == {first[2]}  # only the text still matches
-    other = item_identity("urn:uuid:45", "https://example.com/b", "x", TEXT + " Ergänzung.")
-    assert not set(first) & set(other)
-
-
-def test_text_key_is_normalised() -> None:
-    a = item_identity(None, "", "", TEXT)
-    b = item_identity(None, "", "", "  " + TEXT.upper().replace(" ", "\n  ") + " ")
-    assert a == b and len(a) == 1 and a[0].startswith("text:")
-
-
-def test_empty_and_link_guids_are_skipped_url_guids_canonicalised() -> None:
-    tracked = STORY + "?utm_source=rss"
-    for guid in (tracked, STORY, "  ", None):
-        keys = item_identity(guid, tracked, "t", TEXT)
-        assert not any(k.startswith("guid:") for k in keys), guid
-        assert keys[0] == "url:" + STORY
-    permalink = item_identity("http://www.example.com/?p=123&utm_medium=rss", STORY, "t", TEXT)
-    assert permalink[:2] == ("guid:http://example.com/?p=123", "url:" + STORY)
-
-
-def test_short_text_is_hashed_with_the_title() -> None:
-    """'Read more' is not distinctive: two stories with it must not share a key."""
-    a = item_identity(None, "", "Kazakhstan: CSTO troops leave", "Read more")
-    b = item_identity(None, "", "Kyrgyzstan: border reopens", "Read more")
-    assert a and b and a != b
-    assert item_identity(None, "not a url", "", "") == ()

@@ -109,7 +109,7 @@ def _fixture_headers(text: str) -> dict[str, str]:
 @pytest.mark.skipif(
     not FIXTURES.is_dir(),
     reason=f"feedparser's fixture corpus is not at {FIXTURES} (shared/corpora beside the "
-    "checkout, or set NEWSBOT_TEST_CORPORA)",
+    "checkout, or set NEWSBOT_SHARED)",
 )
 @pytest.mark.slow  # 2,100 files
 async def test_feedparser_fixture_corpus_goes_through_fetch_and_parse(site: LoopbackSite) -> None:

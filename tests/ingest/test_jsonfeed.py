@@ -10,7 +10,6 @@ import pytest
 
 from bot.core.errors import ParseError
 from bot.core.models import Entry
-from bot.ingest.identity import item_identity
 from bot.ingest.jsonfeed import looks_like_json_feed, parse_date, parse_json_feed
 from bot.store import Store
 
@@ -49,13 +48,7 @@ def test_a_json_feed_1_1_becomes_entries() -> None:
         summary="First units leave Almaty.",
         published=datetime(2022, 1, 13, 10, 30, tzinfo=UTC),
         content="Russian-led troops began leaving Kazakhstan.",
-        keys=item_identity(
-            "https://news.example/?p=2201",
-            "https://news.example/2022/01/13/csto-withdrawal",
-            "CSTO troops begin withdrawal",
-            "First units leave Almaty.",
-        ),
-        aliases=("https://news.example/?p=2201",),
+        keys=("guid:https://news.example/?p=2201",),
     )
 
 
@@ -87,10 +80,13 @@ def test_keys_fall_back_from_id_to_url_to_a_content_hash() -> None:
         {"id": True, "url": "https://news.example/b"},  # a boolean is not an id
     ]
     entries = parse_json_feed(feed(items), URL).entries
-    assert entries[0].key == "url:https://news.example/a"
-    assert entries[1].key.startswith("text:") and entries[1].key == entries[2].key
-    assert entries[3].key == "url:https://news.example/b"
-    assert entries[0].keys == item_identity(None, "https://news.example/a", "A", "")
+    assert [e.key for e in entries] == [
+        "url:https://news.example/a",
+        entries[1].key,  # the two identical items are one
+        "url:https://news.example/b",
+    ]
+    assert entries[1].key.startswith("item:")
+    assert entries[0].keys == ("url:https://news.example/a",)
 
 
 def test_items_stored_under_the_old_json_feed_keys_are_not_new(tmp_path) -> None:
@@ -103,12 +99,15 @@ def test_items_stored_under_the_old_json_feed_keys_are_not_new(tmp_path) -> None
         {"title": "Third", "content_text": "Only text."},
         {"id": "new-1", "title": "New"},
     ]
-    entries = parse_json_feed(feed(items), URL).entries
-    assert [e.aliases for e in entries[:2]] == [("a-1",), ("https://news.example/b",)]
-    assert entries[2].aliases[0].startswith("sha256:")
-    old = [Entry(e.aliases[0], e.link, e.title, "", None) for e in entries[:3]]
+    assert all(e.aliases == () for e in parse_json_feed(feed(items), URL).entries)
+    entries = parse_json_feed(feed(items), URL, legacy=True).entries
+    assert entries[0].aliases[-1] == "a-1" and entries[1].aliases[-1] == "https://news.example/b"
+    assert entries[2].aliases[-1].startswith("sha256:")
+    old = [Entry(e.aliases[-1], e.link, e.title, "", None) for e in entries[:3]]
     store.items.mark_seen(feed_id, old)  # as newsbot 0.1 recorded them
-    assert [e.title for e in store.items.unseen(feed_id, entries)] == ["New"]
+    found = store.items.triage(feed_id, entries, legacy=True)
+    assert [e.title for e in found.new] == ["New"]
+    assert [e.title for e in found.adopted] == ["Old", "Old too", "Third"]
     store.close()
 
 
@@ -181,3 +180,42 @@ def test_detection_by_content_type_and_by_content() -> None:
     assert not looks_like_json_feed(rss, "application/rss+xml")
     assert not looks_like_json_feed(rss, "application/json")
     assert not looks_like_json_feed(b"<!doctype html><html></html>", "text/html")
+
+
+@pytest.mark.parametrize(
+    "version",
+    [
+        "https://jsonfeed.org/version/1",
+        "http://jsonfeed.org/version/1",  # as real feeds write it (pxlnv.com)
+        "https://jsonfeed.org/version/1.1",
+        "http://jsonfeed.org/version/1.1",
+        "https://www.jsonfeed.org/version/1.1/",
+    ],
+)
+def test_json_feed_1_0_and_1_1_under_both_schemes(version: str) -> None:
+    parsed = parse_json_feed(feed([{"id": "1", "title": "T"}], version=version), URL)
+    assert [e.title for e in parsed.entries] == ["T"] and parsed.warning is None
+
+
+def test_a_bare_version_number_is_read_with_a_warning() -> None:
+    parsed = parse_json_feed(feed([{"id": "1"}], version="1.1"), URL)
+    assert len(parsed.entries) == 1
+    assert "not a jsonfeed.org URL" in (parsed.warning or "")
+
+
+def test_raw_control_characters_in_strings_are_tolerated() -> None:
+    body = (
+        feed([{"id": "1", "content_text": "line one\nline two\tend"}])
+        .replace(b"\\n", b"\n")
+        .replace(b"\\t", b"\t")
+    )
+    (entry,) = parse_json_feed(body, URL).entries
+    assert entry.content == "line one line two end"
+
+
+def test_entities_in_json_feed_titles_are_decoded() -> None:
+    body = feed(
+        [{"id": "1", "title": "Add Task &amp; Sub Tasks", "content_text": "a &quot;b&quot;"}]
+    )
+    (entry,) = parse_json_feed(body, URL).entries
+    assert (entry.title, entry.content) == ("Add Task & Sub Tasks", 'a "b"')
