@@ -4,6 +4,12 @@ Sources, strongest first: environment variables (``NEWSBOT_POLL_INTERVAL_SECONDS
 ``NEWSBOT_FETCH__USER_AGENT``, …), a ``.env`` file in the working directory (loaded
 into the environment without overriding it), then ``config/settings.yaml``.
 The bot token only ever comes from ``TELEGRAM_BOT_TOKEN``.
+
+Relative paths (``state_dir``, a ``sqlite:///`` path in ``database_url``) are
+relative to the config directory, wherever newsbot is started from, so two config
+directories never share a database by accident. They used to be relative to the
+working directory: an existing database found only there is still used, with a
+warning saying how to make that explicit (``Settings.notices``).
 """
 
 from __future__ import annotations
@@ -14,7 +20,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dotenv import load_dotenv
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.config.yamlfile import describe, dotted, read_yaml
@@ -22,6 +36,8 @@ from bot.core.errors import ConfigError
 
 ENV_PREFIX = "NEWSBOT_"
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
+DB_FILE = "newsbot.sqlite3"  # the SQLite database under state_dir
+SQLITE_PREFIX = "sqlite:///"
 DEFAULT_USER_AGENT = "newsbot/0.1 (+https://github.com/newsbot/newsbot; self-hosted news monitor)"
 
 
@@ -122,7 +138,7 @@ class Settings(BaseSettings):
     )
 
     config_dir: Path = Path("config")
-    state_dir: Path = Path("state")
+    state_dir: Path = Path("state")  # relative to config_dir (see load_settings)
     database_url: str = ""
     feeds_file: str = "feeds.yaml"
     rules_file: str = "rules.yaml"
@@ -141,6 +157,13 @@ class Settings(BaseSettings):
     extract: ExtractSettings = ExtractSettings()
     telegram: TelegramSettings = TelegramSettings()
     alerts: AlertSettings = AlertSettings()
+    # Things start-up should tell the operator (e.g. a database found at its old place).
+    _notices: tuple[str, ...] = PrivateAttr(())
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        """Warnings from building the settings, for the log once logging is set up."""
+        return self._notices
 
     @field_validator("metrics_port", mode="before")
     @classmethod
@@ -172,7 +195,16 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         """The database URL; SQLite under ``state_dir`` unless one is configured."""
-        return self.database_url or f"sqlite:///{self.state_dir / 'newsbot.sqlite3'}"
+        return self.database_url or f"{SQLITE_PREFIX}{self.state_dir / DB_FILE}"
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite database file behind ``db_url``; None for any other database."""
+        scheme, sep, rest = self.db_url.partition(":///")
+        if not sep or scheme.split("+")[0] != "sqlite":
+            return None
+        path = rest.partition("?")[0]
+        return Path(path) if path and path != ":memory:" else None
 
     @property
     def token(self) -> str | None:
@@ -207,6 +239,11 @@ def load_settings(config_dir: Path | str | None = None) -> Settings:
     # variables win over it, as with docker compose's env_file.
     load_dotenv(Path.cwd() / ".env", override=False)
     config_dir = Path(config_dir or os.environ.get(ENV_PREFIX + "CONFIG_DIR") or "config")
+    if not config_dir.is_dir():
+        raise ConfigError(
+            f"configuration directory {config_dir.absolute()} not found: run newsbot where "
+            f"config/ is, or pass --config DIR (or set {ENV_PREFIX}CONFIG_DIR)"
+        )
     path = config_dir / "settings.yaml"
     data: dict[str, Any] = {}
     lines: dict = {}
@@ -223,8 +260,49 @@ def load_settings(config_dir: Path | str | None = None) -> Settings:
         )
     if os.environ.get(TOKEN_ENV):
         data["telegram"] = {**telegram, "token": os.environ[TOKEN_ENV]}
-    data["config_dir"] = config_dir
+    data["config_dir"] = config_dir.absolute()
     try:
-        return Settings(**data)
+        settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_explain(exc, path, lines, dict(os.environ))) from exc
+    return _placed(settings, Path.cwd())
+
+
+def _relative(new: Path, old: Path, what: str, keep: object) -> tuple[Path, str | None]:
+    """``new`` (under the config dir), unless only ``old`` (under the working dir) has a DB."""
+    if new == old or new.exists() or not old.exists():
+        return new, None
+    return old, (
+        f"using the existing database {old}, found where a relative {what} pointed before "
+        f"(the working directory); relative paths now start at the config directory, "
+        f"which would mean {new}. To keep it, set {what}: {keep} in settings.yaml "
+        f"(or move the database to {new})"
+    )
+
+
+def _join(base: Path, relative: Path) -> Path:
+    """``base / relative`` with ``..`` applied as written (``config/../state`` is ``state``)."""
+    return Path(os.path.normpath(base / relative))
+
+
+def _placed(settings: Settings, cwd: Path) -> Settings:
+    """``settings`` with relative paths resolved against the config directory."""
+    base, notices = settings.config_dir, []
+    state, url = settings.state_dir, settings.database_url
+    if not state.is_absolute():
+        old = cwd / state
+        if url:
+            state = _join(base, state)
+        else:
+            db, note = _relative(_join(base, state) / DB_FILE, old / DB_FILE, "state_dir", old)
+            state = db.parent
+            notices += [note] if note else []
+    path, sep, query = url.removeprefix(SQLITE_PREFIX).partition("?")
+    if url.startswith(SQLITE_PREFIX) and path and path != ":memory:" and path[0] != "/":
+        keep = f"{SQLITE_PREFIX}{cwd / path}"
+        db, note = _relative(_join(base, Path(path)), cwd / path, "database_url", keep)
+        url = f"{SQLITE_PREFIX}{db}{sep}{query}"
+        notices += [note] if note else []
+    placed = settings.model_copy(update={"state_dir": state, "database_url": url})
+    placed._notices = tuple(notices)
+    return placed

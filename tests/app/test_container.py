@@ -219,7 +219,7 @@ def test_service_runs_as_the_image_user_or_the_host_owner_of_state(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NEWSBOT_UID", "1000")
     monkeypatch.setenv("NEWSBOT_GID", "1000")
-    assert load_settings(tmp_path).state_dir == Path("state")
+    assert load_settings(tmp_path).state_dir == tmp_path / "state"
 
 
 def test_metrics_listen_on_all_interfaces_in_the_container(service: dict) -> None:

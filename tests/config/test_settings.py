@@ -91,3 +91,92 @@ def test_dotenv_file_supplies_token_and_overrides(
     finally:
         for name in ("TELEGRAM_BOT_TOKEN", "NEWSBOT_POLL_INTERVAL_SECONDS"):
             os.environ.pop(name, None)  # set by load_dotenv; monkeypatch would not undo them
+
+
+# ---------------------------------------------------------------- where the database goes
+
+
+def make_config(folder: Path, settings: str = "") -> Path:
+    folder.mkdir(parents=True)
+    (folder / "settings.yaml").write_text(settings)
+    (folder / "feeds.yaml").write_text("feeds: []\n")
+    (folder / "rules.yaml").write_text((ROOT / "config" / "rules.yaml").read_text())
+    return folder
+
+
+def test_relative_paths_start_at_the_config_directory(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.chdir(elsewhere)  # the fixture's chdir is undone by monkeypatch at teardown
+    config = make_config(tmp_path / "bot" / "config", "state_dir: ../data\n")
+    s = load_settings(config)
+    assert s.state_dir == tmp_path / "bot" / "data"
+    assert s.sqlite_file == tmp_path / "bot" / "data" / "newsbot.sqlite3"
+    assert s.notices == ()
+
+
+def test_the_default_state_dir_is_inside_the_config_directory(tmp_path: Path) -> None:
+    config = make_config(tmp_path / "mine")
+    assert load_settings(config).state_dir == config.absolute() / "state"
+
+
+def test_the_shipped_config_keeps_the_repositorys_state_folder() -> None:
+    """docker-compose.yml mounts ./state; the shipped settings point there from anywhere."""
+    assert load_settings(ROOT / "config").state_dir == ROOT / "state"
+
+
+def test_a_relative_sqlite_url_and_env_paths_start_at_the_config_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = make_config(tmp_path / "c", "database_url: sqlite:///db/bot.sqlite3?timeout=5\n")
+    monkeypatch.setenv("NEWSBOT_STATE_DIR", "var")
+    s = load_settings(config)
+    assert s.db_url == f"sqlite:///{config.absolute() / 'db' / 'bot.sqlite3'}?timeout=5"
+    assert s.sqlite_file == config.absolute() / "db" / "bot.sqlite3"
+    assert s.state_dir == config.absolute() / "var"  # backups go here
+
+
+def test_two_config_directories_never_share_a_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: both used ./state of the working directory, silently."""
+    first, second = make_config(tmp_path / "a"), make_config(tmp_path / "b")
+    for config in (first, second):
+        assert main(["--config", str(config), "once", "--console"]) == 0
+    assert (first / "state" / "newsbot.sqlite3").is_file()
+    assert (second / "state" / "newsbot.sqlite3").is_file()
+    assert not (tmp_path / "state").exists(), "nothing in the working directory"
+
+
+def test_an_existing_database_at_the_old_place_is_kept_with_a_notice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An install whose settings say ``state_dir: state`` had its database in ./state."""
+    from bot.store import Store
+
+    old = tmp_path / "state" / "newsbot.sqlite3"
+    old.parent.mkdir()
+    Store.open(f"sqlite:///{old}").close()
+    config = make_config(tmp_path / "config", "state_dir: state\n")
+    s = load_settings(config)
+    assert s.sqlite_file == old, "the database in use stays in use"
+    (notice,) = s.notices
+    assert str(old) in notice and f"state_dir: {old.parent}" in notice
+    assert main(["--config", str(config), "once", "--console"]) == 0
+    err = capsys.readouterr().err
+    assert "settings_notice" in err and str(old) in err
+    assert not (config / "state").exists(), "no second, empty database was made"
+
+    (config / "state").mkdir()  # once the database is moved, the new place wins
+    old.rename(config / "state" / "newsbot.sqlite3")
+    s = load_settings(config)
+    assert s.sqlite_file == config / "state" / "newsbot.sqlite3" and s.notices == ()
+
+
+def test_a_missing_config_directory_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--config", str(tmp_path / "nope"), "check-config"]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'nope'} not found" in err and "--config DIR" in err
+    assert "Traceback" not in err
