@@ -4,17 +4,29 @@ Healthy means: a polling cycle finished at most ``3 × poll_interval_seconds + 6
 seconds ago (the heartbeat ``last_cycle_at`` that every finished cycle writes),
 and the store accepts a write. A hung cycle, a stopped scheduler or a dead
 process all stop the heartbeat, so they all turn the check unhealthy.
+
+``newsbot healthcheck`` runs every minute inside the container, with a 10 s
+timeout, so it must be quick and must change nothing but its probe row: on
+SQLite it talks to the file with the standard library (no SQLAlchemy, no
+migrations, no ``mkdir``), and a missing database is unhealthy, not created.
 """
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.config.settings import Settings
 from bot.core.clock import utcnow
-from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 SLACK_SECONDS = 60.0  # on top of three poll intervals: a slow cycle is not a stall
+BUSY_SECONDS = 5.0  # wait this long for the bot's own write to finish (timeout is 10 s)
+PROBE_KEY, HEARTBEAT_KEY = "healthcheck_at", "last_cycle_at"
 
 
 def max_age(poll_interval_seconds: float) -> float:
@@ -22,13 +34,8 @@ def max_age(poll_interval_seconds: float) -> float:
     return 3 * poll_interval_seconds + SLACK_SECONDS
 
 
-def check(store: Store, poll_interval_seconds: float) -> tuple[bool, str]:
-    """(healthy, reason) for an open store; any store error means unhealthy."""
-    try:
-        store.set_meta("healthcheck_at", utcnow().isoformat())
-        last = store.get_meta("last_cycle_at")
-    except Exception as exc:  # any failure to write and read the store means unhealthy
-        return False, f"store not usable: {exc}"
+def verdict(last: str | None, poll_interval_seconds: float) -> tuple[bool, str]:
+    """(healthy, reason) for the heartbeat ``last`` (ISO time, or None: no cycle yet)."""
     if last is None:
         return False, "no polling cycle has completed yet"
     age = (utcnow() - datetime.fromisoformat(last)).total_seconds()
@@ -38,11 +45,46 @@ def check(store: Store, poll_interval_seconds: float) -> tuple[bool, str]:
     return True, f"last cycle finished {age:.0f} s ago"
 
 
-def healthcheck(settings: Settings) -> tuple[bool, str]:
-    """``check`` against the configured store, opened and closed for this one check."""
+def check(store: Store, poll_interval_seconds: float) -> tuple[bool, str]:
+    """(healthy, reason) for an open store; any store error means unhealthy."""
     try:
-        store = Store.open(settings.db_url)
-    except Exception as exc:  # cannot open (or migrate) the store: unhealthy
+        store.set_meta(PROBE_KEY, utcnow().isoformat())
+        last = store.get_meta(HEARTBEAT_KEY)
+    except Exception as exc:  # any failure to write and read the store means unhealthy
+        return False, f"store not usable: {exc}"
+    return verdict(last, poll_interval_seconds)
+
+
+def _sqlite_check(settings: Settings) -> tuple[bool, str]:
+    path = settings.sqlite_file
+    assert path is not None
+    if not path.is_file():
+        return False, f"store not usable: no database at {path} (has `newsbot run` started?)"
+    try:
+        # mode=rw: never creates the file. The rule's write, then its read.
+        uri = f"file:{path}?mode=rw"
+        with closing(sqlite3.connect(uri, uri=True, timeout=BUSY_SECONDS)) as conn, conn:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (PROBE_KEY, utcnow().isoformat()),
+            )
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (HEARTBEAT_KEY,)).fetchone()
+    except sqlite3.Error as exc:
+        return False, f"store not usable: {path}: {exc}"
+    return verdict(row[0] if row else None, settings.poll_interval_seconds)
+
+
+def healthcheck(settings: Settings) -> tuple[bool, str]:
+    """``check`` against the configured store, opened for this one check; creates nothing."""
+    if settings.sqlite_file is not None:
+        return _sqlite_check(settings)
+    from bot.store import Store  # PostgreSQL: the store's own code (no migration)
+    from bot.store.engine import create_engine
+
+    try:
+        store = Store(create_engine(settings.db_url))
+    except Exception as exc:  # cannot even build the engine: unhealthy
         return False, f"store not usable: {exc}"
     try:
         return check(store, settings.poll_interval_seconds)

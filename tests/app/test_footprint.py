@@ -35,3 +35,22 @@ def test_a_current_store_opens_without_alembic(tmp_path: Path) -> None:
 @pytest.mark.process
 def test_an_extraction_worker_imports_no_settings_or_rules_file_format() -> None:
     assert loaded("import bot.analysis.page", "pydantic", "yaml", "sqlalchemy", "telegram") == []
+
+
+def test_the_healthcheck_loads_neither_the_pipeline_nor_sqlalchemy(tmp_path: Path) -> None:
+    """The container runs it every minute with a 10 s timeout; it used to take ~3 s,
+    importing python-telegram-bot, trafilatura and SQLAlchemy. bench/healthcheck_bench.py
+    times it."""
+    db = tmp_path / "state" / "newsbot.sqlite3"
+    store = Store.open(f"sqlite:///{db}")
+    store.heartbeat()
+    store.close()
+    (tmp_path / "settings.yaml").write_text(f"state_dir: {db.parent}\n")
+    code = (
+        "import contextlib, io\nfrom bot.app.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        f"    assert main(['--config', {str(tmp_path)!r}, 'healthcheck']) == 0\n"
+        "assert out.getvalue().startswith('healthy: last cycle finished')"
+    )
+    heavy = ("telegram", "trafilatura", "sqlalchemy", "alembic", "httpx", "lxml")
+    assert loaded(code, *heavy) == []
