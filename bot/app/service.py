@@ -38,6 +38,7 @@ from bot.pipeline.recorder import DryRunRecorder, StoreRecorder
 from bot.pipeline.report import CycleReport
 from bot.rules.live import LiveRules
 from bot.store import Store
+from bot.store.scratch import scratch_copy
 from bot.telegram.app import TelegramFront
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,8 @@ class Service:
         s = self.settings
         feeds = load_feeds(s.feeds_path)
         self.rules = LiveRules(s.rules_path, on_rejected=self._rules_rejected)
-        self.store = Store.open(s.db_url)
+        # A dry run works on an in-memory copy: nothing on disk changes.
+        self.store = scratch_copy(s.db_url, s.sqlite_file) if self.dry_run else Store.open(s.db_url)
         self.store.feeds.sync(feeds.enabled())
         self.fetcher = Fetcher(s.fetch)
         self.workers = WorkerPool(s.extract)
