@@ -26,7 +26,7 @@ from bot.app.leader import Leadership
 from bot.app.metrics import Metrics, MetricsServer
 from bot.config.feeds import load_feeds
 from bot.config.settings import Settings
-from bot.core.errors import NewsbotError
+from bot.core.errors import StartupError
 from bot.delivery.digest import Digester
 from bot.delivery.drain import Deliverer
 from bot.delivery.senders import ConsoleSender, GatedSender, Sender, ShuttingDown
@@ -102,7 +102,7 @@ class Service:
         if not self.console:
             self.telegram = TelegramFront(s, self.store, self.rules, self.fetcher, self._explain)
             self.store.subs.sync_channels(s.telegram.channels)
-            await self.telegram.open()
+            await self.telegram.open()  # getMe: a refused token is a StartupError
             sender = self.telegram.sender
         self.metrics = Metrics(
             outbox_depth=lambda: self._outbox("pending", "held"),
@@ -183,7 +183,7 @@ class Service:
             coalesce=True,
         )
         scheduler.start()
-        log.info(
+        log.debug(  # the start line is newsbot_started (bot.app.startup)
             "service_started",
             extra={"feeds": len(self.store.feeds.active()), "console": self.console},
         )
@@ -253,7 +253,7 @@ class Service:
         try:
             self.metrics_server = server.start()
         except OSError as exc:
-            raise NewsbotError(
+            raise StartupError(
                 f"metrics server cannot listen on {s.metrics_host}:{s.metrics_port}: {exc} "
                 "(set metrics_port / NEWSBOT_METRICS_PORT to a free port, or unset it)"
             ) from exc

@@ -2,6 +2,8 @@
 
     NewsbotError
     ├── ConfigError          a settings, feeds or rules file (or env var) is invalid
+    ├── StartupError         the bot cannot start here: state not writable, database
+    │                        corrupt, port taken, token refused (says what to do)
     ├── FeedError            one feed failed this cycle; the others go on
     │   ├── FetchError       HTTP, network, deadline or size-cap failure
     │   └── ParseError       the body is not a usable feed
@@ -28,6 +30,10 @@ class NewsbotError(Exception):
 
 class ConfigError(NewsbotError):
     """A configuration source is invalid; start-up (or a reload) is refused."""
+
+
+class StartupError(NewsbotError):
+    """Start-up is impossible until the operator acts; the message says how (exit code 2)."""
 
 
 class FeedError(NewsbotError):

@@ -22,6 +22,7 @@ from bot.store import Store
 from bot.telegram.adapter import install
 from bot.telegram.admin import AdminUI, Explain
 from bot.telegram.commands import ChatUI
+from bot.telegram.connect import connect
 from bot.telegram.gates import install_gates
 from bot.telegram.prefs import COMMANDS as PREFS_COMMANDS
 from bot.telegram.prefs import PrefsUI
@@ -83,13 +84,14 @@ class TelegramFront:
         install_gates(self.app, store, settings.telegram)
         self.app.add_error_handler(_log_handler_error)
         self.admins = settings.telegram.admins
+        self.base_url = settings.telegram.base_url
         self.sender: Sender = TelegramSender(self.app.bot)
         self._runtime = ChatRuntime(self.app, settings, ui.menu)
         self._notices: set[asyncio.Task] = set()
 
     async def open(self) -> None:
-        """Connect to the Bot API (``getMe``)."""
-        await self.app.initialize()
+        """Connect to the Bot API (``getMe``); a refused token is a StartupError."""
+        await connect(self.app, self.base_url)
 
     @property
     def answering(self) -> bool:
