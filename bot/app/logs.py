@@ -82,5 +82,8 @@ def setup_logging(
     handler.newsbot = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "apscheduler.executors", "telegram.ext.Updater"):
+    # Libraries that narrate at INFO (Alembic's plugin and migration steps, every
+    # APScheduler job added and run, PTB starting and stopping, each HTTP request)
+    # log warnings and errors only: INFO is newsbot's start line and one per cycle.
+    for noisy in ("httpx", "httpcore", "apscheduler", "alembic", "telegram"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -87,7 +87,8 @@ class Pipeline:
             finally:
                 self.recorder.flush()  # batched 304s, even from a cancelled cycle
             self.recorder.cycle_done()
-            log.info(
+            log.log(  # the one INFO line per cycle; a tick that found no feed due is DEBUG
+                logging.INFO if report.feeds else logging.DEBUG,
                 "cycle_done",
                 extra={
                     "feeds": report.feeds,
@@ -242,7 +243,7 @@ class Pipeline:
         fresh = [e for e in entries if max_age and e.published and e.published >= cutoff]
         old = [e for e in entries if e not in fresh]
         self.recorder.first_sight(feed, old)
-        log.info(
+        log.debug(
             "feed_first_sight",
             extra={"feed_url": feed.url, "recorded": len(old), "alerting": len(fresh)},
         )
@@ -315,8 +316,8 @@ class Pipeline:
             job = PageJob(base, self._rules, page.body, page.final_url, page.content_type)
             analysis = await self.workers.run(analyze, job)
         except (FetchError, ExtractError) as exc:
-            log.info("article_fallback", extra={"url": entry.link, "reason": str(exc)})
+            log.debug("article_fallback", extra={"url": entry.link, "reason": str(exc)})
             return finish(self.matcher, base)
         if analysis.note:
-            log.info("article_fallback", extra={"url": entry.link, "reason": analysis.note})
+            log.debug("article_fallback", extra={"url": entry.link, "reason": analysis.note})
         return analysis
