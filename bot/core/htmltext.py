@@ -63,6 +63,15 @@ def plain(text: str) -> str:
     return "".join(t.shown for t in _tokens(text))
 
 
+_LINK = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.S | re.I)
+
+
+def terminal(text: str) -> str:
+    """Telegram HTML for a terminal (console alerts, dry runs): the visible text, and
+    each link's URL on the line after it, since a terminal cannot follow a link."""
+    return plain(_LINK.sub(lambda m: f"{m[2]}\n{m[1]}", text))
+
+
 def visible_length(text: str) -> int:
     """The length Telegram checks against its limits."""
     return _width(plain(text))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from bot.core.errors import NewsbotError
-from bot.core.htmltext import plain
+from bot.core.htmltext import terminal
 
 
 class Sender(Protocol):
@@ -34,12 +34,12 @@ class ConsoleSender:
     async def send(self, chat_id: int, text: str) -> int:
         """Print the alert as plain text."""
         self.count += 1
-        print(f"=== alert {self.count} ===\n{plain(text)}\n", flush=True)
+        print(f"=== alert {self.count} ===\n{terminal(text)}\n", flush=True)
         return self.count
 
     async def edit(self, chat_id: int, message_id: int, text: str) -> None:
         """Print the updated alert."""
-        print(f"=== update to alert {message_id} ===\n{plain(text)}\n", flush=True)
+        print(f"=== update to alert {message_id} ===\n{terminal(text)}\n", flush=True)
 
 
 class ShuttingDown(NewsbotError):

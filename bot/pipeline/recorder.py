@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol, TextIO
 
-from bot.core.htmltext import plain
+from bot.core.htmltext import terminal
 from bot.core.models import Article, Entry, FeedSource, FetchResult, TopicMatch
 from bot.store import Store
 
@@ -183,7 +183,7 @@ class DryRunRecorder:
     ) -> bool:
         """Print each alert that would be queued, and matches nobody subscribed to."""
         for chat_id, text in alerts:
-            print(f"=== would send to chat {chat_id} ===\n{plain(text)}\n", file=self.out)
+            print(f"=== would send to chat {chat_id} ===\n{terminal(text)}\n", file=self.out)
         if found and not alerts:
             topics = ", ".join(m.topic_id for m in found)
             print(f"- {article.url}: matches {topics}, but no chat subscribes", file=self.out)
