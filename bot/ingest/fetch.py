@@ -139,13 +139,16 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        return await self._get(url, headers, self.settings.max_feed_bytes)
+        return await self._get(url, headers, self.settings.max_feed_bytes, "fetch.max_feed_bytes")
 
     async def fetch_page(self, url: str) -> FetchResult:
         """GET an article page."""
-        return await self._get(url, {"Accept": PAGE_ACCEPT}, self.settings.max_page_bytes)
+        accept = {"Accept": PAGE_ACCEPT}
+        return await self._get(url, accept, self.settings.max_page_bytes, "fetch.max_page_bytes")
 
-    async def _get(self, url: str, headers: dict[str, str], max_bytes: int) -> FetchResult:
+    async def _get(
+        self, url: str, headers: dict[str, str], max_bytes: int, cap: str
+    ) -> FetchResult:
         host = (urlsplit(url).hostname or "").lower()
         # Wait out the host's spacing before taking a global slot, so requests queued
         # for one slow or busy host never hold up the other hosts.
@@ -156,11 +159,20 @@ class Fetcher:
                     return await self._stream(url, headers, max_bytes)
             except TimeoutError:
                 raise FetchError(
-                    f"{url}: no complete answer within {self.settings.deadline_seconds:g} s",
+                    f"{url}: no complete answer within {self.settings.deadline_seconds:g} s "
+                    "(fetch.deadline_seconds)",
                     kind="deadline",
                 ) from None
             except httpx.TooManyRedirects:
-                raise FetchError(f"{url}: too many redirects", kind="redirects") from None
+                raise FetchError(
+                    f"{url}: too many redirects (more than fetch.max_redirects: "
+                    f"{self.settings.max_redirects})",
+                    kind="redirects",
+                ) from None
+            except FetchError as exc:
+                if exc.kind != "too_large":
+                    raise
+                raise FetchError(f"{exc} (raise {cap} to accept it)", kind=exc.kind) from None
             except BlockedAddressError as exc:
                 raise FetchError(f"{url}: {exc}", kind="blocked_address") from None
             except httpx.TimeoutException as exc:

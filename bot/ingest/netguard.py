@@ -57,12 +57,25 @@ class AllowPolicy:
     allow_loopback: bool = False
 
 
+# The setting that lets each kind of refused address through; the rest never pass.
+ALLOWED_BY = {
+    "a loopback address": "fetch.allow_loopback",
+    "a private address": "fetch.allow_private_addresses",
+    "a shared (CGNAT) address": "fetch.allow_private_addresses",
+}
+
+
+def _hint(reason: str) -> str:
+    setting = ALLOWED_BY.get(reason)
+    return f"set {setting}: true to allow it" if setting else "no setting allows it"
+
+
 class BlockedAddressError(httpx.ConnectError):
     """A connection was refused because the host resolves to a non-public address."""
 
     def __init__(self, host: str, address: str, reason: str) -> None:
         shown = host if address == host else f"{host} resolves to {address}"
-        super().__init__(f"refused: {shown}, {reason}")
+        super().__init__(f"refused: {shown}, {reason} ({_hint(reason)})")
         self.host, self.address, self.reason = host, address, reason
 
 

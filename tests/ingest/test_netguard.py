@@ -90,7 +90,9 @@ async def test_loopback_is_refused_by_default_with_a_clear_message(site: Loopbac
     spy = Spy(transport)
     async with client(transport) as c:
         with pytest.raises(
-            BlockedAddressError, match=r"^refused: 127\.0\.0\.1, a loopback address$"
+            BlockedAddressError,
+            match=r"^refused: 127\.0\.0\.1, a loopback address "
+            r"\(set fetch\.allow_loopback: true to allow it\)$",
         ):
             await c.get(site.url("/feed.xml"))
     assert spy.connected == [] and site.hits("/feed.xml") == 0
@@ -194,7 +196,9 @@ async def ipv6_site() -> AsyncIterator[int]:
 async def test_ipv6_loopback_literal_is_refused_then_allowed(ipv6_site: int) -> None:
     url = f"http://[::1]:{ipv6_site}/"
     async with client(GuardedTransport(AllowPolicy())) as c:
-        with pytest.raises(BlockedAddressError, match=r"^refused: ::1, a loopback address$"):
+        with pytest.raises(
+            BlockedAddressError, match=r"^refused: ::1, a loopback address \(set fetch\.allow_lo"
+        ):
             await c.get(url)
     async with client(GuardedTransport(LOOPBACK_OK)) as c:
         assert (await c.get(url)).text == "v6"
