@@ -88,9 +88,33 @@ def test_reader_joins_continuations_and_skips_comments() -> None:
 # ---------------------------------------------------------------- Dockerfile
 
 
-def test_base_image_is_slim_python(dockerfile: list[tuple[str, str]]) -> None:
+def build_args(dockerfile: list[tuple[str, str]]) -> dict[str, str]:
+    """ARG name -> default, for every ARG in the file."""
+    out = {}
+    for instr, args in dockerfile:
+        if instr == "ARG":
+            name, _, default = args.partition("=")
+            out[name] = default
+    return out
+
+
+def test_base_image_is_slim_python_and_an_arg(dockerfile: list[tuple[str, str]]) -> None:
+    assert dockerfile[0] == ("ARG", dockerfile[0][1]), "the base image's ARG comes before FROM"
     image = next(args for instr, args in dockerfile if instr == "FROM").split()[0]
-    assert re.fullmatch(r"python:3\.1\d-slim(-\w+)?", image), image
+    assert image == "${BASE_IMAGE}", "mirrors: the base image is a build argument"
+    assert re.fullmatch(r"python:3\.1\d-slim(-\w+)?", build_args(dockerfile)["BASE_IMAGE"])
+
+
+def test_builds_offline_with_buildkit_and_from_a_package_mirror(
+    dockerfile: list[tuple[str, str]], service: dict
+) -> None:
+    """A '# syntax=' line makes BuildKit pull a frontend image: offline builds failed."""
+    text = (ROOT / "Dockerfile").read_text()
+    assert not re.search(r"^#\s*syntax\s*=", text, re.M | re.I), "no frontend to pull"
+    assert build_args(dockerfile)["PIP_INDEX_URL"] == "", "pip's own default unless set"
+    args = service["build"]["args"]
+    assert args["BASE_IMAGE"] == "${NEWSBOT_BASE_IMAGE:-python:3.11-slim}"
+    assert args["PIP_INDEX_URL"] == "${PIP_INDEX_URL:-}"
 
 
 def test_entrypoint_runs_newsbot_with_run_by_default(dockerfile: list[tuple[str, str]]) -> None:
@@ -166,7 +190,11 @@ def test_config_and_state_are_mounted_where_the_bot_looks(
     defaults = Settings.model_fields
     app = workdir(dockerfile)
     assert mounts["./config"][0] == app / defaults["config_dir"].default
-    assert mounts["./state"][0] == app / defaults["state_dir"].default
+    env = dict(
+        pair.split("=", 1) for instr, args in dockerfile if instr == "ENV" for pair in args.split()
+    )
+    assert mounts["./state"][0] == PurePosixPath(env["NEWSBOT_STATE_DIR"]) == app / "state"
+    assert last(dockerfile, "VOLUME") == f'["{env["NEWSBOT_STATE_DIR"]}"]'
     # config/ is writable: admins edit rules and feeds from chat, and the files stay the
     # one source of truth.
     assert mounts["./config"][1] in ([], ["rw"]), "chat edits write config/"
