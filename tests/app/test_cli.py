@@ -13,10 +13,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from bot import __version__
 from bot.app.cli import _parser, main
-from bot.store import Store
+from bot.store import Store, schema
 from tests.helpers.harness import ROOT, Harness, rss
 
 ITEM = {
@@ -202,3 +203,33 @@ def test_read_only_commands_create_nothing(
     code = main(["--config", str(harness.config), *(a.format(root=harness.root) for a in argv)])
     assert code == (1 if argv == ["healthcheck"] else 0)
     assert tree(tmp_path) == before
+
+
+def test_dry_run_on_postgresql_changes_no_row(
+    harness: Harness, pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = harness.site
+    site.route("/feed.xml", rss([]))
+    harness.write(["/feed.xml"], database_url=pg_url)
+    assert main(["--config", str(harness.config), "once", "--console"]) == 0
+    store = Store.open(pg_url)
+    store.subs.subscribe(78, "kazakhstan")
+    site.route("/feed.xml", rss([{**ITEM, "link": site.url("/missing")}]))
+    site.route("/new.xml", rss([]))
+    harness.write(["/feed.xml", "/new.xml"], database_url=pg_url)
+
+    def snapshot() -> dict[str, list]:
+        with store.engine.connect() as conn:
+            return {
+                t.name: sorted(map(repr, conn.execute(sa.select(t)).all()))
+                for t in schema.metadata.sorted_tables
+            }
+
+    before = snapshot()
+    capsys.readouterr()
+    try:
+        assert main(["--config", str(harness.config), "once", "--dry-run"]) == 0
+        assert "=== would send to chat 78 ===" in capsys.readouterr().out
+        assert snapshot() == before, "the dry run wrote to PostgreSQL"
+    finally:
+        store.close()
