@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from bot import __version__
 from bot.config.settings import Settings
 from bot.core.errors import StartupError
+from bot.store.scratch import read_only_uri
 
 if TYPE_CHECKING:
     from bot.app.service import Service
@@ -51,18 +52,19 @@ def _writable_dir(folder: Path) -> None:
         )
 
 
-def check_sqlite(db: Path) -> None:
-    """The database file (if any) is writable and really an SQLite database."""
-    _writable_dir(db.parent)
+def check_sqlite(db: Path, *, write: bool = True) -> None:
+    """The database file (if any) is really an SQLite database, and (``write``) writable."""
+    if write:
+        _writable_dir(db.parent)
     if not db.exists():
         return
-    if not os.access(db, os.R_OK | os.W_OK):
+    if write and not os.access(db, os.R_OK | os.W_OK):
         raise StartupError(
             f"database {db} is not writable by {_who()}: give that user write access, "
             "or set state_dir (NEWSBOT_STATE_DIR) to a writable folder"
         )
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+    try:  # read as the dry run reads it: nothing is created beside the file
+        with contextlib.closing(sqlite3.connect(read_only_uri(db), uri=True)) as conn:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as exc:
         raise StartupError(
@@ -89,8 +91,8 @@ def check_port(host: str, port: int) -> None:
 def preflight(settings: Settings, *, dry_run: bool = False) -> None:
     """Every check that needs nothing built yet; raises StartupError."""
     db = settings.sqlite_file
-    if db is not None and not dry_run:
-        check_sqlite(db)
+    if db is not None:
+        check_sqlite(db, write=not dry_run)
     if settings.metrics_port is not None and not dry_run:
         check_port(settings.metrics_host, settings.metrics_port)
 

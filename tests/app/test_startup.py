@@ -55,14 +55,16 @@ def assert_clear(code: int, output: str, *needles: str) -> None:
         assert needle in output, output
 
 
-def test_a_corrupt_database(harness: Harness) -> None:
+@pytest.mark.parametrize("argv", [["run", "--console"], ["once", "--dry-run"]])
+def test_a_corrupt_database(harness: Harness, argv: list[str]) -> None:
     harness.write([])
     db = harness.settings().sqlite_file
     assert db is not None
     db.parent.mkdir(parents=True)
     db.write_bytes(b"this is not a database, it was a half-copied file\n" * 100)
-    code, out = newsbot(harness, "run", "--console")
+    code, out = newsbot(harness, *argv)
     assert_clear(code, out, str(db), "newsbot state restore", "move the file away")
+    assert sorted(p.name for p in db.parent.iterdir()) == ["newsbot.sqlite3"]
 
 
 def test_a_missing_config_directory(harness: Harness) -> None:
