@@ -35,13 +35,18 @@ def main() -> int:
     """Time ``runs`` healthchecks; print median, min and max wall time and mean CPU."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=20)
-    p.add_argument("--command", default=str(Path(sys.executable).parent / "newsbot"))
+    p.add_argument(
+        "--command",
+        default=str(Path(sys.executable).parent / "newsbot"),
+        help="the newsbot executable to time (e.g. a wrapper around another checkout)",
+    )
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config"
         config.mkdir()
-        (config / "settings.yaml").write_text("state_dir: ../state\n")
-        store = Store.open(f"sqlite:///{Path(tmp) / 'state' / 'newsbot.sqlite3'}")
+        state = Path(tmp) / "state"  # absolute: older versions read it from the cwd
+        (config / "settings.yaml").write_text(f"state_dir: {state}\n")
+        store = Store.open(f"sqlite:///{state / 'newsbot.sqlite3'}")
         store.heartbeat()
         store.close()
         env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
