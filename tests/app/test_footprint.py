@@ -37,6 +37,7 @@ def test_an_extraction_worker_imports_no_settings_or_rules_file_format() -> None
     assert loaded("import bot.analysis.page", "pydantic", "yaml", "sqlalchemy", "telegram") == []
 
 
+@pytest.mark.process
 def test_the_healthcheck_loads_neither_the_pipeline_nor_sqlalchemy(tmp_path: Path) -> None:
     """The container runs it every minute with a 10 s timeout; it used to take ~3 s,
     importing python-telegram-bot, trafilatura and SQLAlchemy. bench/healthcheck_bench.py

@@ -31,6 +31,7 @@ from tests.helpers.harness import ROOT, Harness, rss
 from tests.helpers.process import Bot, wait_until
 
 NOBODY = 65534
+pytestmark = pytest.mark.process  # each problem is met by a real newsbot process
 
 
 def newsbot(harness: Harness, *args: str, token: str = DEFAULT_TOKEN) -> tuple[int, str]:

@@ -44,7 +44,8 @@ CHAT = 4242
 STOP_LIMIT = 10.0
 TITLE = "OVKS beginnt Truppenabzug aus Kasachstan"
 
-pytestmark = pytest.mark.timeout(1800)  # a first build on a new machine takes minutes
+# A first build on a new machine takes minutes (the base image, then the dependencies).
+pytestmark = [pytest.mark.container, pytest.mark.timeout(1800)]
 
 
 @pytest.fixture(scope="module")
