@@ -87,8 +87,7 @@ class Pipeline:
             finally:
                 self.recorder.flush()  # batched 304s, even from a cancelled cycle
             self.recorder.cycle_done()
-            log.log(  # the one INFO line per cycle; a tick that found no feed due is DEBUG
-                logging.INFO if report.feeds else logging.DEBUG,
+            log.info(  # the one INFO line per cycle, even a tick that found no feed due
                 "cycle_done",
                 extra={
                     "feeds": report.feeds,
