@@ -28,6 +28,7 @@ class FeedSource:
     consecutive_failures: int = 0
     failing_since: datetime | None = None
     broken: bool = False
+    language: str | None = None  # the feed's language in feeds.yaml, if it says
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,7 @@ class Article:
     source: str
     published: datetime | None
     text_source: str = "page"
+    language: str | None = None  # ISO 639-1, when known (the feed's, or guessed)
 
 
 @dataclass(frozen=True, slots=True)
