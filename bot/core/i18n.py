@@ -104,6 +104,15 @@ class Texts:
         day = format_skeleton("MMMd" if this_year else "yMMMd", local, locale=self.lang)
         return f"{day}, {self.clock(moment, zone)}"
 
+    def day_time(self, moment: datetime, zone: tzinfo, *, today: datetime) -> str:
+        """The time of day in ``zone``, with the day when it is not ``today``'s ("Dec 1, 23:43")."""
+        from babel.dates import format_skeleton
+
+        local, now = moment.astimezone(zone), today.astimezone(zone)
+        if local.date() == now.date():
+            return f"{local:%H:%M}"
+        return f"{format_skeleton('MMMd', local, locale=self.lang)}, {local:%H:%M}"
+
     def clock(self, moment: datetime, zone: tzinfo) -> str:
         """The time of day in ``zone`` with the zone's name: "10:30 CET", "15:30 UTC+6"."""
         local = moment.astimezone(zone)

@@ -47,13 +47,14 @@ def _when(moment: datetime, where: tzinfo, day: datetime) -> str:
     )
 
 
-def _item(item: HeldAlert, where: tzinfo, now: datetime) -> str:
+def _item(item: HeldAlert, t: Texts, where: tzinfo, now: datetime) -> str:
     moment = item.published or item.held_at or now
     title = clip(item.title or item.url, TITLE_CHARS)
     outlets = [html.escape(clip(item.source, 60))]
     outlets += [link(o.url, clip(o.name, 60)) for o in item.also[:OUTLETS_SHOWN]]
     more = len(item.also) - OUTLETS_SHOWN
-    head = f"• {_when(moment, where, now)} {link(item.url, title)} — {', '.join(outlets)}"
+    when = html.escape(t.day_time(moment, where, today=now))
+    head = f"• {when} {link(item.url, title)} — {', '.join(outlets)}"
     head += f" +{more}" if more > 0 else ""
     return head + (f"\n  <i>{esc(item.snippet, LINE_CHARS)}</i>" if item.snippet else "")
 
@@ -103,7 +104,7 @@ def render_digest(
     for topic, members in _sections(items, names, view):
         name = esc(names.get(topic, topic), 80)
         for n, item in enumerate(members):
-            line = _item(item, where, now)
+            line = _item(item, t, where, now)
             size = visible_length(line) + 1
             heading = f"\n<b>{name}</b>" if n == 0 else ""
             if used + size + visible_length(heading) > PART_BUDGET and parts[-1]:

@@ -118,15 +118,25 @@ def _cut(text: str, span: _Span, hits: Sequence[Hit], limit: int) -> _Span:
     return _trim(text, start, end) if end > start else span
 
 
-def _pieces(text: str, span: _Span, hits: Sequence[Hit], bold: bool) -> str:
-    out, at = [], span.start
+def _runs(text: str, span: _Span, hits: Sequence[Hit]) -> list[_Span]:
+    """The hits in ``span`` as runs to set in bold: overlapping hits, and hits only
+    whitespace apart ("Kassym-Jomart Tokajew"), are one run."""
+    runs: list[_Span] = []
     for h in sorted(_inside(hits, span), key=lambda h: (h.start, -h.end)):
-        if h.start < at:
-            continue  # inside the previous hit
-        out.append(html.escape(_SPACE.sub(" ", text[at : h.start]), quote=False))
-        word = html.escape(_SPACE.sub(" ", text[h.start : h.end]), quote=False)
-        out.append(f"<b>{word}</b>" if bold else word)
-        at = h.end
+        if runs and (h.start <= runs[-1].end or not text[runs[-1].end : h.start].strip()):
+            runs[-1] = _Span(runs[-1].start, max(runs[-1].end, h.end))
+        else:
+            runs.append(_Span(h.start, h.end))
+    return runs
+
+
+def _pieces(text: str, span: _Span, hits: Sequence[Hit]) -> str:
+    """``span`` of ``text`` as escaped HTML, its hits in bold."""
+    out, at = [], span.start
+    for run in _runs(text, span, hits):
+        out.append(html.escape(_SPACE.sub(" ", text[at : run.start]), quote=False))
+        out.append(f"<b>{html.escape(_SPACE.sub(' ', text[run.start : run.end]), quote=False)}</b>")
+        at = run.end
     out.append(html.escape(_SPACE.sub(" ", text[at : span.end]), quote=False))
     return "".join(out)
 
@@ -170,7 +180,7 @@ def snippet(article: Article, hits: Sequence[Hit], limit: int = SNIPPET_CHARS) -
     c = _choose(article, hits, limit)
     if c is None:
         return ""
-    return (c.lead + _pieces(c.text, c.span, c.hits, bold=True) + c.tail).strip()
+    return (c.lead + _pieces(c.text, c.span, c.hits) + c.tail).strip()
 
 
 def snippet_line(article: Article, hits: Sequence[Hit], limit: int = LINE_CHARS) -> str:

@@ -82,6 +82,9 @@ class UpdateConversation:
         self.update, self.context = update, context
 
     async def _send(self, chat_id: int, text: str, buttons: Keyboard) -> None:
+        if not text.strip():  # Telegram refuses an empty message: a handler's bug, said loudly
+            log.error("empty_reply", extra={"chat_id": chat_id})
+            return
         parts = split_html(text)
         for n, part in enumerate(parts, 1):
             keyboard = markup(buttons) if n == len(parts) else None

@@ -192,11 +192,11 @@ class ChatUI:
             await conv.reply(usage, self.keyboard(cmd.chat_id, 1, t))
             return
         if not follow and [a.casefold() for a in cmd.args] == ["all"]:
-            found, unknown = (
-                [self.finder.by_id(i) for i in self.store.subs.topics_of(cmd.chat_id)],
-                [],
-            )
-            found = [f for f in found if f is not None]
+            mine = [self.finder.by_id(i) for i in self.store.subs.topics_of(cmd.chat_id)]
+            found, unknown = [f for f in mine if f is not None], []
+            if not found:
+                await conv.reply(t._("Topics: none yet (/topics)"))
+                return
         else:
             found, unknown = self.finder.resolve(cmd.args)
         lines = [self.unknown_topic(name, t) for name in unknown]

@@ -84,3 +84,18 @@ def test_a_daily_digest_is_due_at_the_chats_own_time() -> None:
     assert next_due(chat) == datetime(2024, 3, 6, 3, 30, tzinfo=UTC)  # 08:30 at UTC+5
     hourly = DigestChat(1, "hourly", None, NOW)
     assert next_due(hourly) == NOW + timedelta(hours=1)
+
+
+def test_an_item_from_another_day_shows_its_day_in_the_chats_language() -> None:
+    late = HeldAlert(
+        1,
+        "Late",
+        "https://n.test/late",
+        "Feed",
+        ("csto",),
+        published=datetime(2024, 3, 4, 22, 50, tzinfo=UTC),
+    )
+    [en] = render_digest([late], NAMES, View(None, "en", "Europe/Berlin"), now=NOW)
+    [ru] = render_digest([late], NAMES, View(None, "ru", "Europe/Berlin"), now=NOW)
+    assert '• Mar 4, 23:50 <a href="https://n.test/late">Late</a> — Feed' in en
+    assert '• 4 мар., 23:50 <a href="https://n.test/late">Late</a> — Feed' in ru

@@ -145,3 +145,11 @@ def test_hostile_and_huge_text_stays_valid_and_short() -> None:
     assert "javascript:" not in text and "<script>" not in text
     assert re.sub(r"</?(b|i|a)( href=\"[^\"]*\")?>", "", text).count("<") == 0
     assert "feed's own text" in text
+
+
+def test_hits_next_to_each_other_are_one_bold_run() -> None:
+    body = "Der Präsident Kassym-Jomart Tokajew sprach. Sonst nichts."
+    found = hits(body, "body", "Kassym-Jomart", "Tokajew")
+    assert snippet(article(body=body, title="T"), found) == (
+        "Der Präsident <b>Kassym-Jomart Tokajew</b> sprach. Sonst nichts."
+    )

@@ -253,6 +253,6 @@ async def test_an_alert_in_each_of_four_languages_in_each_chats_time_zone(
         assert lines[1] == META[chat]
         assert lines[3].startswith("• <b>Kazakhstan</b>: Kasachstan")
         assert [[b["text"] for b in row] for row in keyboard(alert)] == BUTTONS[chat]
-        assert "<b>Tokajew</b>" in alert["text"].split("\n\n")[2], "the snippet, hits bold"
+        assert "<b>Kassym-Jomart Tokajew</b>" in alert["text"].split("\n\n")[2], "hits bold"
     read = keyboard(alerts(harness, 603)[0])[2][0]["url"]
     assert read.startswith("https://translate.google.com/translate?sl=auto&tl=ru&u=http%3A%2F%2F")

@@ -110,8 +110,13 @@ async def test_subscribe_several_by_id_name_or_term_and_did_you_mean(chat: Harne
         assert (await say(chat, USER, "/unsubscribe csto"))["text"] == (
             "This chat does not follow <b>CSTO</b>."
         )
-        await say(chat, USER, "/unsubscribe all")
+        left = (await say(chat, USER, "/unsubscribe all"))["text"]
+        assert left.split("\n") == [
+            "No longer following <b>Kazakhstan</b>.",
+            "No longer following <b>Unrest in Kazakhstan</b>.",
+        ]
         assert service.store.subs.topics_of(USER) == []
+        assert (await say(chat, USER, "/unsubscribe all"))["text"] == "Topics: none yet (/topics)"
         echo = (await say(chat, USER, "/subscribe " + "x" * 5000))["text"]
         assert echo.startswith("There is no topic “xxx") and len(echo) < 200
 
