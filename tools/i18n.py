@@ -21,7 +21,7 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
-from babel.messages.mofile import write_mo
+from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,10 +143,22 @@ def catalogue_problems(lang: str, catalog: Catalog, wanted: set) -> list[str]:
     return problems
 
 
+def _messages(catalog: Catalog) -> dict:
+    """What a catalogue translates, header left out (it names the Babel that wrote it)."""
+    def plain(value: object) -> object:
+        return tuple(value) if isinstance(value, list | tuple) else value
+
+    return {
+        plain(m.id): plain(m.string) for m in catalog if m.id and m.string and not m.fuzzy
+    }
+
+
 def compiled_problems(lang: str, catalog: Catalog, mo: Path) -> list[str]:
-    """Whether ``mo`` is the compiled ``catalog``."""
-    if mo.exists() and mo.read_bytes() == mo_bytes(catalog):
-        return []
+    """Whether ``mo`` holds exactly the translations of ``catalog``."""
+    if mo.exists():
+        with mo.open("rb") as f:
+            if _messages(read_mo(f)) == _messages(catalog):
+                return []
     return [f"{mo.relative_to(ROOT)} is stale: run python tools/i18n.py compile"]
 
 
