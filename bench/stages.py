@@ -30,6 +30,7 @@ from typing import Any
 from benchlib import PATH_RE
 
 from bot.analysis.page import Analysis, StageCPU
+from bot.core.message import Alert
 from bot.core.models import Article, Entry, FeedSource, FetchResult, ParsedFeed
 from bot.pipeline.observer import Observer
 
@@ -163,13 +164,11 @@ class StageObserver(Observer):
             self.clock.move(cpu.match, FALLBACK)
         self.clock.enter(RECORD)
 
-    def on_recorded(
-        self, entry: Entry, article: Article, alerts: Sequence[tuple[int, str]]
-    ) -> None:
+    def on_recorded(self, entry: Entry, article: Article, alerts: Sequence[Alert]) -> None:
         found = PATH_RE.search(article.url or "") or PATH_RE.search(entry.link or "")
         now = time.time()
-        for chat, _ in alerts:
-            self.enqueued.append((now, chat, found.group(0) if found else None))
+        for alert in alerts:
+            self.enqueued.append((now, alert.chat_id, found.group(0) if found else None))
 
     def figures(self) -> dict[str, Any]:
         """What was counted so far, as plain data for the parent process."""

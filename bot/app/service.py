@@ -27,16 +27,18 @@ from bot.app.metrics import Metrics, MetricsServer
 from bot.config.feeds import load_feeds
 from bot.config.settings import Settings
 from bot.core.errors import StartupError
+from bot.core.models import Article
 from bot.delivery.digest import Digester
 from bot.delivery.drain import Deliverer
 from bot.delivery.senders import ConsoleSender, GatedSender, Sender, ShuttingDown
 from bot.ingest.fetch import Fetcher
-from bot.pipeline.explain import explain_url
+from bot.pipeline.explain import explain_article
 from bot.pipeline.observer import Observer
 from bot.pipeline.orchestrator import Pipeline
 from bot.pipeline.recorder import DryRunRecorder, StoreRecorder
 from bot.pipeline.report import CycleReport
 from bot.rules.live import LiveRules
+from bot.rules.matcher import Verdict
 from bot.store import Store
 from bot.store.scratch import scratch_copy
 from bot.telegram.app import TelegramFront
@@ -110,7 +112,11 @@ class Service:
         )
         self.gate = GatedSender(sender)
         self.deliverer = Deliverer(
-            self.store, self.gate, s.alerts, on_result=self.metrics.alert_result
+            self.store,
+            self.gate,
+            s.alerts,
+            on_result=self.metrics.alert_result,
+            buttons=self.telegram.alert_buttons.keyboard if self.telegram else None,
         )
         self.digester = Digester(self.store, self._topic_names)
         self.leadership = Leadership(self.store.engine)
@@ -307,6 +313,6 @@ class Service:
         if self.telegram is not None:
             self.telegram.tell_admins(text)
 
-    async def _explain(self, url: str) -> str:
+    async def _explain(self, url: str) -> tuple[Article, list[Verdict]]:
         """Admin ``/test``: this service's fetcher, workers and rules in force read one URL."""
-        return await explain_url(url, self.fetcher, self.workers, self.rules.matcher)
+        return await explain_article(url, self.fetcher, self.workers, self.rules.matcher)

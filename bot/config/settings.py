@@ -39,6 +39,7 @@ TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 DB_FILE = "newsbot.sqlite3"  # the SQLite database under state_dir
 SQLITE_PREFIX = "sqlite:///"
 DEFAULT_USER_AGENT = "newsbot/0.1 (+https://github.com/newsbot/newsbot; self-hosted news monitor)"
+DEFAULT_TRANSLATE_URL = "https://translate.google.com/translate?sl=auto&tl={lang}&u={url}"
 
 
 class _Section(BaseModel):
@@ -105,12 +106,28 @@ class TelegramSettings(_Section):
     channels: dict[int, tuple[str, ...]] = {}
     token: SecretStr | None = None
     poll_timeout_seconds: int = Field(30, ge=0, le=50)
+    # An alert in another language than the chat's gets a "read in …" button to this
+    # page: {lang} is the chat's language, {url} the article's (URL-encoded). None: no button.
+    translate_url: str | None = DEFAULT_TRANSLATE_URL
 
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("translate_url")
+    @classmethod
+    def _translate_template(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://")) or "{url}" not in value:
+            raise ValueError("must be an http(s) URL containing {url} (and usually {lang})")
+        try:
+            value.format(lang="de", url="x")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"only {{lang}} and {{url}} may appear in braces ({exc})") from None
         return value
 
 

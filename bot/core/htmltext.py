@@ -196,3 +196,30 @@ def cut_html(text: str, limit: int = MESSAGE_LIMIT, ellipsis: str = "…") -> st
 def cut_text(text: str, limit: int) -> str:
     """Plain text (a button notice, a menu entry) cut the same way, for its own limit."""
     return html.unescape(cut_html(html.escape(text, quote=False), limit))
+
+
+def pack(
+    blocks: Sequence[str], limit: int = MESSAGE_LIMIT, *, most: int = 0, sep: str = "\n\n"
+) -> list[str]:
+    """Blocks of HTML gathered into pages of at most ``limit`` visible characters.
+
+    Blocks stay whole and in order; a page takes at most ``most`` of them (0: no
+    cap). A block longer than a page is split (``split_html``) across pages of its
+    own. The pages of a paged list (/topics, /rules, /feeds) and of a digest.
+    """
+    pages: list[str] = []
+    page: list[str] = []
+    used = 0
+    gap = visible_length(sep)
+    for block in blocks:
+        for piece in split_html(block, limit):
+            size = visible_length(piece)
+            full = most and len(page) >= most
+            if page and (full or used + gap + size > limit):
+                pages.append(sep.join(page))
+                page, used = [], 0
+            used += size + (gap if page else 0)
+            page.append(piece)
+    if page:
+        pages.append(sep.join(page))
+    return pages

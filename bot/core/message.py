@@ -14,6 +14,9 @@ CAPTION_LIMIT = 1024  # visible characters of a photo or document caption
 CALLBACK_DATA_LIMIT = 64  # bytes of a button's callback data (UTF-8)
 CALLBACK_ANSWER_LIMIT = 200  # characters of a button press's notice
 COMMAND_DESCRIPTION_LIMIT = 256  # characters of one entry in the command menu
+DESCRIPTION_LIMIT = 512  # characters of the bot's description (setMyDescription)
+SHORT_DESCRIPTION_LIMIT = 120  # characters of its short description (setMyShortDescription)
+BUTTON_TEXT_LIMIT = 64  # newsbot's own cap on a button's label: clients cut longer ones
 GROUP_PER_MINUTE = 20  # messages a minute to one group or channel
 OVERALL_PER_SECOND = 30  # messages a second from one bot, all chats together
 
@@ -42,3 +45,17 @@ class Button:
 
 # Rows of buttons, top to bottom, each row left to right.
 Keyboard = tuple[tuple[Button, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One chat's alert for one article, rendered for that chat, as the pipeline queues it.
+
+    ``lang`` is the language it was rendered in (its footer and buttons follow);
+    ``topics`` are the matched topics the chat follows, which its buttons act on.
+    """
+
+    chat_id: int
+    text: str
+    lang: str = "en"
+    topics: tuple[str, ...] = ()

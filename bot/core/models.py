@@ -31,6 +31,7 @@ class FeedSource:
     # Its items may still be stored under an older identity rule's keys only: the
     # next full poll looks them up by ``Entry.aliases`` too, and re-stores them.
     legacy_keys: bool = False
+    language: str | None = None  # the feed's language in feeds.yaml, if it says
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +100,7 @@ class Article:
     source: str
     published: datetime | None
     text_source: str = "page"
+    language: str | None = None  # ISO 639-1, when known (the feed's, or guessed)
 
 
 @dataclass(frozen=True, slots=True)

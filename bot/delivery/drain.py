@@ -30,7 +30,8 @@ from datetime import timedelta
 from bot.config.settings import AlertSettings
 from bot.core.clock import utcnow
 from bot.core.errors import ChatGone, ChatMoved, MessageRefused, RetryLater, SendUnavailable
-from bot.core.message import GROUP_PER_MINUTE
+from bot.core.message import GROUP_PER_MINUTE, Keyboard
+from bot.delivery.render import with_outlets
 from bot.delivery.senders import Sender
 from bot.store import Store
 from bot.store.outbox import PendingAlert
@@ -66,11 +67,13 @@ class Deliverer:
         settings: AlertSettings,
         *,
         on_result: Callable[[str], None] | None = None,
+        buttons: Callable[[PendingAlert], Keyboard] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.store, self.sender, self.settings = store, sender, settings
         self.on_result = on_result
+        self.buttons = buttons  # an alert's keyboard, drawn at each send (AlertButtons)
         self._clock, self._sleep = clock, sleep  # a test runs a minute of pacing instantly
         self._lock = asyncio.Lock()  # the scheduled job and a cycle may both call in
         self._chat_ready: dict[int, float] = {}
@@ -159,6 +162,12 @@ class Deliverer:
         if chat_id < 0:
             self._group_sent.setdefault(chat_id, deque(maxlen=GROUP_PER_MINUTE)).append(now)
 
+    def message(self, alert: PendingAlert) -> tuple[str, Keyboard]:
+        """What goes out for a row: its text with "also reported by", and its buttons."""
+        also = [(o.name, o.url) for o in alert.also]
+        keyboard = self.buttons(alert) if self.buttons is not None else ()
+        return with_outlets(alert.text, also, alert.lang), keyboard
+
     def _report(self, result: str) -> None:
         if self.on_result is not None:
             self.on_result(result)
@@ -171,8 +180,9 @@ class Deliverer:
             return await self._edit_one(alert)
         outbox, subs = self.store.outbox, self.store.subs
         extra = {"chat_id": alert.chat_id, "alert_id": alert.id, "attempt": alert.attempts + 1}
+        text, keyboard = self.message(alert)
         try:
-            message_id = await self.sender.send(alert.chat_id, alert.full_text)
+            message_id = await self.sender.send(alert.chat_id, text, keyboard)
         except RetryLater as exc:
             outbox.retry_at(alert.id, utcnow() + timedelta(seconds=exc.seconds), str(exc))
             self._pause(exc.seconds)
@@ -208,8 +218,9 @@ class Deliverer:
     async def _edit_one(self, alert: PendingAlert) -> str:
         """Update a sent alert in place; an edit that cannot apply is dropped, not retried."""
         extra = {"chat_id": alert.chat_id, "alert_id": alert.id}
+        text, keyboard = self.message(alert)
         try:
-            await self.sender.edit(alert.chat_id, alert.message_id or 0, alert.full_text)
+            await self.sender.edit(alert.chat_id, alert.message_id or 0, text, keyboard)
         except RetryLater as exc:
             self.store.outbox.retry_at(
                 alert.id, utcnow() + timedelta(seconds=exc.seconds), str(exc)

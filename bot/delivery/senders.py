@@ -11,17 +11,18 @@ from typing import Protocol
 
 from bot.core.errors import NewsbotError
 from bot.core.htmltext import terminal
+from bot.core.message import Keyboard
 
 
 class Sender(Protocol):
     """Sends one HTML message; raises a ``SendError`` kind when it is not delivered."""
 
-    async def send(self, chat_id: int, text: str) -> int:
-        """Send ``text`` to ``chat_id``; return the message's id."""
+    async def send(self, chat_id: int, text: str, buttons: Keyboard = ()) -> int:
+        """Send ``text`` to ``chat_id``, ``buttons`` under it; return the message's id."""
         ...
 
-    async def edit(self, chat_id: int, message_id: int, text: str) -> None:
-        """Replace the text of a message sent earlier."""
+    async def edit(self, chat_id: int, message_id: int, text: str, buttons: Keyboard = ()) -> None:
+        """Replace the text (and buttons) of a message sent earlier."""
         ...
 
 
@@ -31,13 +32,13 @@ class ConsoleSender:
     def __init__(self) -> None:
         self.count = 0
 
-    async def send(self, chat_id: int, text: str) -> int:
+    async def send(self, chat_id: int, text: str, buttons: Keyboard = ()) -> int:
         """Print the alert as plain text."""
         self.count += 1
         print(f"=== alert {self.count} ===\n{terminal(text)}\n", flush=True)
         return self.count
 
-    async def edit(self, chat_id: int, message_id: int, text: str) -> None:
+    async def edit(self, chat_id: int, message_id: int, text: str, buttons: Keyboard = ()) -> None:
         """Print the updated alert."""
         print(f"=== update to alert {message_id} ===\n{terminal(text)}\n", flush=True)
 
@@ -52,17 +53,17 @@ class GatedSender:
     def __init__(self, sender: Sender) -> None:
         self.sender, self.is_open = sender, True
 
-    async def send(self, chat_id: int, text: str) -> int:
+    async def send(self, chat_id: int, text: str, buttons: Keyboard = ()) -> int:
         """Send, unless the service is stopping."""
         if not self.is_open:
             raise ShuttingDown("stopping: alert left in the outbox for the next start")
-        return await self.sender.send(chat_id, text)
+        return await self.sender.send(chat_id, text, buttons)
 
-    async def edit(self, chat_id: int, message_id: int, text: str) -> None:
+    async def edit(self, chat_id: int, message_id: int, text: str, buttons: Keyboard = ()) -> None:
         """Edit a sent alert, unless the service is stopping."""
         if not self.is_open:
             raise ShuttingDown("stopping: edit left in the outbox for the next start")
-        await self.sender.edit(chat_id, message_id, text)
+        await self.sender.edit(chat_id, message_id, text, buttons)
 
     def close(self) -> None:
         """Refuse every later send."""

@@ -7,7 +7,6 @@ workers), an HTML or text file, or standard input. Nothing is stored or sent.
 
 from __future__ import annotations
 
-import io
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -75,8 +74,9 @@ def report(article: Article, matcher: Matcher, out: TextIO) -> int:
     return sum(v.matched for v in verdicts)
 
 
-async def explain_url(url: str, fetcher: Fetcher, workers: WorkerPool, matcher: Matcher) -> str:
-    """The report for one URL (admin ``/test``), read by the running fetcher and workers."""
-    out = io.StringIO()
-    report(await load_article(url, fetcher, workers), matcher, out)
-    return out.getvalue()
+async def explain_article(
+    url: str, fetcher: Fetcher, workers: WorkerPool, matcher: Matcher
+) -> tuple[Article, list[Verdict]]:
+    """The article at ``url`` and every verdict on it (admin ``/test`` words them)."""
+    article = await load_article(url, fetcher, workers)
+    return article, matcher.explain(article)

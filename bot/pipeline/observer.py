@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.analysis.page import Analysis
+from bot.core.message import Alert
 from bot.core.models import Article, Entry, FeedSource, FetchResult, ParsedFeed
 
 
@@ -48,10 +49,8 @@ class Observer:
     def on_analysis(self, entry: Entry, analysis: Analysis) -> None:
         """The item is matched; recording it (if it matched) is next."""
 
-    def on_recorded(
-        self, entry: Entry, article: Article, alerts: Sequence[tuple[int, str]]
-    ) -> None:
-        """A matched article was stored, with ``alerts`` (chat id, text) queued."""
+    def on_recorded(self, entry: Entry, article: Article, alerts: Sequence[Alert]) -> None:
+        """A matched article was stored, with ``alerts`` (one per chat) queued."""
 
     def on_item_end(self, feed: FeedSource, entry: Entry, outcome: str, seconds: float) -> None:
         """The item is done: ``"recorded"``, ``"unmatched"`` or ``"failed"``."""

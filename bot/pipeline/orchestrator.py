@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.analysis.page import Analysis, PageJob, RulesBlob, analyze, finish
@@ -21,8 +22,11 @@ from bot.analysis.pool import WorkerPool
 from bot.config.settings import Settings
 from bot.core.clock import utcnow
 from bot.core.errors import ExtractError, FeedError, FetchError
+from bot.core.i18n import pick
+from bot.core.language import guess_language
+from bot.core.message import Alert
 from bot.core.models import Article, Entry, FeedSource, TopicMatch
-from bot.delivery.render import render_alert
+from bot.delivery.render import View, digest_line, render_alert
 from bot.ingest.fetch import Fetcher
 from bot.ingest.parse import parse_feed
 from bot.pipeline.observer import Observer
@@ -272,9 +276,12 @@ class Pipeline:
         article, found = analysis.article, list(analysis.matches)
         if not found:
             return UNMATCHED
+        if article.language is None:
+            article = replace(article, language=guess_language(article.body or article.summary))
         alerts = self._alerts(article, found)
         story = self.stories.story_of(analysis.fingerprint)
-        if not self.recorder.article(feed, entry, article, found, alerts, story):
+        line = digest_line(article, found)
+        if not self.recorder.article(feed, entry, article, found, alerts, story, line):
             return RECORDED  # another replica recorded it first; nothing of ours was written
         report.stored(article, found, len(alerts))
         self.observer.on_recorded(entry, article, alerts)
@@ -284,13 +291,24 @@ class Pipeline:
         )
         return RECORDED
 
-    def _alerts(self, article: Article, found: list[TopicMatch]) -> list[tuple[int, str]]:
+    def _alerts(self, article: Article, found: list[TopicMatch]) -> list[Alert]:
+        """The alert for each chat following a matched topic, rendered for that chat.
+
+        Chats that share topics, language and zone share one rendering.
+        """
         if not found:
             return []
         if self.console:
-            return [(CONSOLE_CHAT, render_alert(article, found, set()))]
-        chats = self.store.subs.subscribers(m.topic_id for m in found)
-        return [(chat, render_alert(article, found, wanted)) for chat, wanted in chats.items()]
+            return [Alert(CONSOLE_CHAT, render_alert(article, found, View()))]
+        rendered: dict[View, str] = {}
+        out = []
+        for chat in self.store.subs.recipients(m.topic_id for m in found):
+            view = View(chat.topics, pick(chat.language), chat.timezone)
+            if view not in rendered:
+                rendered[view] = render_alert(article, found, view)
+            topics = tuple(m.topic_id for m in found if m.topic_id in chat.topics)
+            out.append(Alert(chat.chat_id, rendered[view], view.lang, topics))
+        return out
 
     async def analysis_for(self, feed: FeedSource, entry: Entry) -> Analysis:
         """The item's page, pre-filtered, extracted and matched in a worker.
@@ -306,6 +324,7 @@ class Pipeline:
             source=feed.name,
             published=entry.published,
             text_source="feed",
+            language=feed.language,
         )
         if not entry.link.startswith(("http://", "https://")):
             return finish(self.matcher, base)

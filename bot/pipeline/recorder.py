@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Protocol, TextIO
 
 from bot.core.htmltext import terminal
+from bot.core.message import Alert
 from bot.core.models import Article, Entry, FeedSource, FetchResult, TopicMatch
 from bot.store import Store
 
@@ -49,8 +50,9 @@ class Recorder(Protocol):
         entry: Entry,
         article: Article,
         found: Sequence[TopicMatch],
-        alerts: Sequence[tuple[int, str]],
+        alerts: Sequence[Alert],
         story: int | None = None,
+        snippet: str = "",
     ) -> bool:
         """One matched item: seen, with its article, matches and alerts.
 
@@ -130,11 +132,14 @@ class StoreRecorder:
         entry: Entry,
         article: Article,
         found: Sequence[TopicMatch],
-        alerts: Sequence[tuple[int, str]],
+        alerts: Sequence[Alert],
         story: int | None = None,
+        snippet: str = "",
     ) -> bool:
         """One matched item: seen, plus its article, matches and outbox rows."""
-        return self.store.items.record_article(feed.id, entry, article, found, alerts, story)
+        return self.store.items.record_article(
+            feed.id, entry, article, found, alerts, story, snippet
+        )
 
     def new_story(self, fingerprint: int) -> int | None:
         """Start a story for an article no earlier outlet ran."""
@@ -178,12 +183,16 @@ class DryRunRecorder:
         entry: Entry,
         article: Article,
         found: Sequence[TopicMatch],
-        alerts: Sequence[tuple[int, str]],
+        alerts: Sequence[Alert],
         story: int | None = None,
+        snippet: str = "",
     ) -> bool:
         """Print each alert that would be queued, and matches nobody subscribed to."""
-        for chat_id, text in alerts:
-            print(f"=== would send to chat {chat_id} ===\n{terminal(text)}\n", file=self.out)
+        for alert in alerts:
+            print(
+                f"=== would send to chat {alert.chat_id} ===\n{terminal(alert.text)}\n",
+                file=self.out,
+            )
         if found and not alerts:
             topics = ", ".join(m.topic_id for m in found)
             print(f"- {article.url}: matches {topics}, but no chat subscribes", file=self.out)

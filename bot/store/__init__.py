@@ -6,6 +6,7 @@ the outbox. Schema changes go through Alembic migrations, run at open time.
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from bot.core.clock import utcnow
 from bot.store.base import insert_ignore
 from bot.store.digests import DigestStore
 from bot.store.engine import create_engine, migrate
+from bot.store.feedback import FeedbackStore
 from bot.store.feeds import FeedStore
 from bot.store.items import ItemStore
 from bot.store.outbox import Outbox
@@ -34,6 +36,7 @@ class Store:
         self.outbox = Outbox(engine)
         self.digests = DigestStore(engine)
         self.stories = StoryStore(engine)
+        self.feedback = FeedbackStore(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -59,6 +62,22 @@ class Store:
         """A bookkeeping value, or None."""
         with self.engine.connect() as conn:
             return conn.scalar(sa.select(meta.c.value).where(meta.c.key == key))
+
+    def secret(self, name: str) -> bytes:
+        """A random 32-byte key, made once and then shared by every replica.
+
+        The key that signs button data lives here rather than being derived from
+        the bot token, so the token never leaves the environment and rotating it
+        does not invalidate the buttons already sent.
+        """
+        value = self.get_meta(name)
+        if value is None:
+            row = {"key": name, "value": secrets.token_hex(32)}
+            with self.engine.begin() as conn:
+                insert_ignore(conn, meta, [row], ("key",))  # another replica may win: fine
+            value = self.get_meta(name)
+        assert value is not None
+        return bytes.fromhex(value)
 
     def prune(self, older_than_days: float) -> dict[str, int]:
         """Forget finished rows older than ``older_than_days`` (see bot.store.retention)."""

@@ -25,6 +25,10 @@ class FeedHealth:
     last_error: str | None
     consecutive_failures: int
     items_seen: int
+    error_kind: str | None = None
+    failing_since: datetime | None = None
+    language: str | None = None
+    config_url: str = ""  # as feeds.yaml lists it (``url`` may have moved since)
 
 
 class FeedStore:
@@ -74,6 +78,7 @@ class FeedStore:
                     failing_since=as_utc(r.failing_since),
                     broken=r.broken,
                     legacy_keys=r.legacy_keys,
+                    language=r.language,
                 )
                 for r in rows
             ]
@@ -222,6 +227,10 @@ class FeedStore:
                     r.last_error,
                     r.consecutive_failures,
                     r.items_seen,
+                    r.error_kind,
+                    as_utc(r.failing_since),
+                    r.language,
+                    r.config_url,
                 )
                 for r in rows
             ]

@@ -10,10 +10,12 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from bot.core.clock import utcnow
+from bot.core.message import Alert
 from bot.core.models import Article, Entry, TopicMatch
 from bot.store.base import insert_ignore
-from bot.store.outbox import enqueue_alerts
+from bot.store.outbox import Outlet, enqueue_alerts
 from bot.store.schema import articles, feeds, items, matches
+from bot.store.subs import note_skipped
 
 
 def key_hash(key: str) -> str:
@@ -27,6 +29,17 @@ class Triage:
 
     new: list[Entry]
     adopted: list[Entry]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    """A matched article as the store keeps it (what an alert's buttons need)."""
+
+    id: int
+    url: str
+    title: str
+    source: str
+    language: str | None
 
 
 class _RecordedElsewhere(Exception):
@@ -77,6 +90,23 @@ class ItemStore:
             insert_ignore(conn, items, rows, ("feed_id", "key_hash"))
             conn.execute(feeds.update().where(feeds.c.id == feed_id).values(legacy_keys=False))
 
+    def article(self, article_id: int) -> StoredArticle | None:
+        """A stored article, or None once it is pruned."""
+        query = sa.select(
+            articles.c.id, articles.c.url, articles.c.title, articles.c.source, articles.c.language
+        ).where(articles.c.id == article_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return StoredArticle(*row) if row else None
+
+    def matched_since(self, since: datetime) -> int:
+        """How many articles matched a topic since ``since``."""
+        query = (
+            sa.select(sa.func.count()).select_from(articles).where(articles.c.created_at >= since)
+        )
+        with self.engine.connect() as conn:
+            return conn.scalar(query) or 0
+
     @staticmethod
     def _known(conn: sa.Connection, feed_id: int, hashes: list[str]) -> set[str]:
         query = sa.select(items.c.key_hash).where(
@@ -114,17 +144,19 @@ class ItemStore:
         entry: Entry,
         article: Article,
         found: Sequence[TopicMatch],
-        alerts: Sequence[tuple[int, str]],
+        alerts: Sequence[Alert],
         story_id: int | None = None,
+        snippet: str = "",
     ) -> bool:
         """Store the item, its article, matches and outbox rows in one transaction.
 
         Either all of it is stored or none, so a crash mid-cycle re-processes the
         item next time and an alert is never lost. Returns False if the item was
         already recorded (by an earlier run), in which case nothing is written.
+        ``snippet`` is the plain line a digest shows for the article.
         """
         try:
-            return self._record(feed_id, entry, article, found, alerts, story_id)
+            return self._record(feed_id, entry, article, found, alerts, story_id, snippet)
         except _RecordedElsewhere:
             return False
 
@@ -134,8 +166,9 @@ class ItemStore:
         entry: Entry,
         article: Article,
         found: Sequence[TopicMatch],
-        alerts: Sequence[tuple[int, str]],
+        alerts: Sequence[Alert],
         story_id: int | None,
+        snippet: str,
     ) -> bool:
         now = utcnow()
         with self.engine.begin() as conn:
@@ -172,6 +205,8 @@ class ItemStore:
                     text_source=article.text_source,
                     created_at=now,
                     story_id=story_id,
+                    language=article.language,
+                    snippet=snippet[:1000] or None,
                 )
             ).inserted_primary_key[0]
             conn.execute(
@@ -185,5 +220,6 @@ class ItemStore:
                     for m in found
                 ],
             )
-            enqueue_alerts(conn, article_id, story_id, article.source, alerts)
+            enqueue_alerts(conn, article_id, story_id, Outlet(article.source, article.url), alerts)
+            note_skipped(conn, [m.topic_id for m in found])
         return True

@@ -1,17 +1,20 @@
 """The delivery outbox: an alert row exists before any send is tried.
 
 Rows go ``pending`` -> ``sent`` (or ``failed`` for a permanent refusal, or
-``dropped`` when the chat blocked the bot); digest chats' rows wait as ``held``.
+``dropped`` when the chat blocked the bot); the rows of digest chats, and of chats
+in their quiet hours, wait as ``held`` until a digest takes them (``digested``).
+An alert's text is rendered when it is queued, for its chat (language, time zone,
+its own topics), so what is stored is what is sent; the "also reported by" line
+and the buttons are added from the row at each send or edit.
 One row per chat and story: when another outlet runs the same story, the row
-gains an "also reported by" source, and a sent row is flagged ``needs_edit`` so
-the message is updated in place rather than a second alert sent. A crash between a successful send
-and ``mark_sent`` re-sends that one message on restart; that is the only
-duplicate window, and Telegram's API leaves no way to close it.
+gains an "also reported by" outlet, and a sent row is flagged ``needs_edit`` so
+the message is updated in place rather than a second alert sent. A crash between a
+successful send and ``mark_sent`` re-sends that one message on restart; that is the
+only duplicate window, and Telegram's API leaves no way to close it.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,8 +22,29 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from bot.core.clock import utcnow
+from bot.core.localtime import in_window, zone
+from bot.core.message import Alert
 from bot.store.base import insert_ignore
 from bot.store.schema import articles, chats, outbox
+
+
+@dataclass(frozen=True, slots=True)
+class Outlet:
+    """Another outlet that ran the same story: its name and its article's link."""
+
+    name: str
+    url: str = ""
+
+
+def outlets(value: object) -> tuple[Outlet, ...]:
+    """The stored "also reported by" list (older rows hold bare names)."""
+    out = []
+    for item in value or ():  # type: ignore[attr-defined]
+        if isinstance(item, dict):
+            out.append(Outlet(str(item.get("name", "")), str(item.get("url", ""))))
+        else:
+            out.append(Outlet(str(item)))
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,39 +56,45 @@ class PendingAlert:
     text: str
     attempts: int
     message_id: int | None = None
-    also: tuple[str, ...] = ()
+    also: tuple[Outlet, ...] = ()
+    lang: str | None = None
+    topics: tuple[str, ...] = ()
+    article_id: int | None = None  # None for a digest
 
     @property
     def is_edit(self) -> bool:
         """Already sent: update the message in place."""
         return self.message_id is not None
 
-    @property
-    def full_text(self) -> str:
-        """The alert, with the other outlets that ran the same story."""
-        if not self.also:
-            return self.text
-        names = ", ".join(html.escape(n) for n in self.also[:20])
-        return f"{self.text}\n\n<i>Also reported by: {names}</i>"
+
+def _holding(conn: sa.Connection, targets: list[int], now: datetime) -> set[int]:
+    """The chats whose alerts wait: digest mode, or in their quiet hours now."""
+    query = sa.select(
+        chats.c.chat_id, chats.c.mode, chats.c.timezone, chats.c.quiet_start, chats.c.quiet_end
+    ).where(chats.c.chat_id.in_(targets))
+    return {
+        r.chat_id
+        for r in conn.execute(query)
+        if r.mode != "instant" or in_window(now, zone(r.timezone), r.quiet_start, r.quiet_end)
+    }
 
 
 def enqueue_alerts(
     conn: sa.Connection,
     article_id: int,
     story_id: int | None,
-    source: str,
-    alerts: Sequence[tuple[int, str]],
+    outlet: Outlet,
+    alerts: Sequence[Alert],
 ) -> None:
-    """Queue alerts (inside the caller's transaction), once per chat and story."""
+    """Queue alerts (inside the caller's transaction), once per chat and story.
+
+    A chat already alerted to this story gets ``outlet`` added to its "also
+    reported by" instead (a sent alert is then edited in place). Digest chats,
+    and chats in their quiet hours, have theirs held for the next digest.
+    """
     now = utcnow()
-    targets = [chat for chat, _ in alerts]
-    digest = set(
-        conn.scalars(
-            sa.select(chats.c.chat_id).where(
-                chats.c.chat_id.in_(targets), chats.c.mode != "instant"
-            )
-        )
-    )
+    targets = [a.chat_id for a in alerts]
+    held = _holding(conn, targets, now) if targets else set()
     earlier = {}
     if story_id is not None:
         query = (
@@ -76,27 +106,32 @@ def enqueue_alerts(
         )
         earlier = {row.chat_id: row for row in conn.execute(query)}
     rows = []
-    for chat_id, text in alerts:
-        row = earlier.get(chat_id)
+    for alert in alerts:
+        row = earlier.get(alert.chat_id)
         if row is None:
             rows.append(
                 {
-                    "chat_id": chat_id,
+                    "chat_id": alert.chat_id,
                     "article_id": article_id,
                     "story_id": story_id,
-                    "text": text,
-                    "status": "held" if chat_id in digest else "pending",
+                    "text": alert.text,
+                    "lang": alert.lang,
+                    "topics": list(alert.topics),
+                    "status": "held" if alert.chat_id in held else "pending",
                     "attempts": 0,
                     "next_attempt_at": now,
                     "created_at": now,
                 }
             )
-        elif source != row.source and source not in (row.also or []):
+            continue
+        known = {o.name for o in outlets(row.also)}
+        if outlet.name != row.source and outlet.name not in known:
+            also = [{"name": o.name, "url": o.url} for o in outlets(row.also)]
             conn.execute(
                 outbox.update()
                 .where(outbox.c.id == row.id)
                 .values(
-                    also=[*(row.also or []), source],
+                    also=[*also, {"name": outlet.name, "url": outlet.url}],
                     needs_edit=row.status == "sent",
                     next_attempt_at=now,
                 )
@@ -131,6 +166,9 @@ class Outbox:
                 outbox.c.message_id,
                 outbox.c.also,
                 outbox.c.status,
+                outbox.c.lang,
+                outbox.c.topics,
+                outbox.c.article_id,
             )
             .where(waiting, outbox.c.next_attempt_at <= (now or utcnow()))
             .order_by(outbox.c.id)
@@ -144,7 +182,10 @@ class Outbox:
                     r.text,
                     r.attempts,
                     r.message_id if r.status == "sent" else None,
-                    tuple(r.also or ()),
+                    outlets(r.also),
+                    r.lang,
+                    tuple(r.topics or ()),
+                    r.article_id,
                 )
                 for r in conn.execute(query)
             ]
@@ -192,6 +233,25 @@ class Outbox:
             (outbox.c.chat_id == chat_id) & (outbox.c.status == "pending"),
             status="dropped",
             last_error=reason[:1000],
+        )
+
+    def row(self, alert_id: int) -> PendingAlert | None:
+        """One outbox row (a pressed alert button names it), whatever its status."""
+        query = sa.select(outbox).where(outbox.c.id == alert_id)
+        with self.engine.connect() as conn:
+            r = conn.execute(query).first()
+        if r is None:
+            return None
+        return PendingAlert(
+            r.id,
+            r.chat_id,
+            r.text,
+            r.attempts,
+            r.message_id,
+            outlets(r.also),
+            r.lang,
+            tuple(r.topics or ()),
+            r.article_id,
         )
 
     def counts(self) -> dict[str, int]:

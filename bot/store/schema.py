@@ -69,6 +69,8 @@ articles = sa.Table(
     sa.Column("text_source", sa.String(16), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("story_id", sa.Integer, sa.ForeignKey("stories.id")),
+    sa.Column("language", sa.String(16)),  # the feed's, or guessed from the script
+    sa.Column("snippet", sa.Text),  # one plain line around the strongest hits, for digests
 )
 
 matches = sa.Table(
@@ -90,6 +92,11 @@ chats = sa.Table(
     sa.Column("mode", sa.String(16), nullable=False, server_default="instant"),
     sa.Column("digest_at", sa.String(5)),
     sa.Column("last_digest_at", sa.DateTime(timezone=True)),
+    sa.Column("language", sa.String(8)),  # what the bot speaks here (None: the sender's)
+    sa.Column("timezone", sa.String(64)),  # an IANA zone name (None: UTC)
+    sa.Column("quiet_start", sa.String(5)),  # quiet hours, local HH:MM
+    sa.Column("quiet_end", sa.String(5)),
+    sa.Column("skipped", sa.Integer, nullable=False, server_default="0"),  # while paused
 )
 
 mutes = sa.Table(
@@ -117,7 +124,9 @@ outbox = sa.Table(
     sa.Column("digest_key", sa.String(64)),
     sa.Column("story_id", sa.Integer, sa.ForeignKey("stories.id")),
     sa.Column("text", sa.Text, nullable=False),
-    sa.Column("also", sa.JSON),  # other outlets that ran the same story
+    sa.Column("also", sa.JSON),  # other outlets that ran the same story: [{name, url}]
+    sa.Column("lang", sa.String(8)),  # the language the text was rendered in
+    sa.Column("topics", sa.JSON),  # the chat's topics that matched, for the alert's buttons
     sa.Column("needs_edit", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
@@ -130,6 +139,39 @@ outbox = sa.Table(
     sa.UniqueConstraint("chat_id", "digest_key", name="uq_outbox_chat_digest"),
     sa.UniqueConstraint("chat_id", "story_id", name="uq_outbox_chat_story"),
     sa.Index("ix_outbox_due", "status", "next_attempt_at"),
+)
+
+# "Not relevant" reports: raw material for tuning rules, kept when the article is pruned
+# (hence a copy of its link and title, and no foreign key to it).
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("article_id", sa.Integer, nullable=False),
+    sa.Column("chat_id", sa.BigInteger, nullable=False),
+    sa.Column("user_id", sa.BigInteger),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("chat_id", "article_id", name="uq_feedback_chat_article"),
+    sa.Index("ix_feedback_created", "created_at"),
+)
+
+# The terms that fired for a reported article, one row per topic and term.
+feedback_terms = sa.Table(
+    "feedback_terms",
+    metadata,
+    sa.Column(
+        "feedback_id",
+        sa.Integer,
+        sa.ForeignKey("feedback.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("topic_id", sa.String(40), primary_key=True),
+    sa.Column("term", sa.String(400), primary_key=True),
+    sa.Column("text", sa.String(400), nullable=False),  # what the term hit, as written
+    sa.Index("ix_feedback_terms_term", "topic_id", "term"),
 )
 
 meta = sa.Table(

@@ -1,3 +1,4 @@
-"""newsbot on Telegram. Only adapter, app, gates, runtime and sender import
-python-telegram-bot; the command handlers (commands, prefs, admin) are plain
-newsbot code behind ``conversation``'s ``Command`` and ``Conversation``."""
+"""newsbot on Telegram. Only adapter, app, errors, gates, runtime and sender import
+python-telegram-bot; the handlers (commands, prefs, fallbacks, alertpress, admin and
+its parts) are plain newsbot code behind ``conversation``'s ``Command`` and
+``Conversation``, in the chat's language (``bot.core.i18n``)."""

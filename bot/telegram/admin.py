@@ -1,195 +1,245 @@
-"""Admin commands: feed health and edits, rule edits, a dry test of one URL, stats.
+"""Admin commands: feed and rule edits (adminfeeds, adminrules), a dry /test, /stats, /feedback.
 
-Admins are the user ids in ``telegram.admins``. Rule and feed edits go through
-``bot.config.edit``: the same validation as a hand edit, written to the files,
-so they survive restarts and the files stay the one source of truth.
+Admins are the user ids in ``telegram.admins``; everyone else gets a clear
+refusal. An admin command typed in a group is answered in the admin's private
+chat, so feed health and rules never land in front of the whole group.
 """
 
 from __future__ import annotations
 
-import html
+import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import timedelta
 
-from bot.config.edit import edit_feeds
-from bot.config.feeds import load_feeds
 from bot.config.settings import Settings
 from bot.core.clock import utcnow
-from bot.core.errors import ConfigError, NewsbotError
-from bot.core.htmltext import cut_html
+from bot.core.errors import NewsbotError
+from bot.core.i18n import N_, Html, Texts, esc
+from bot.core.message import Keyboard
+from bot.core.models import Article, Hit
+from bot.delivery.render import clip, link
 from bot.ingest.fetch import Fetcher
-from bot.ingest.parse import discover_feeds, parse_feed
-from bot.rules.edit import add_term, add_topic, edit_rules, remove_term
+from bot.rules.matcher import Verdict
+from bot.telegram.adminfeedback import Reports
+from bot.telegram.adminfeeds import FeedAdmin, failure_words
+from bot.telegram.adminrules import RulesAdmin
 from bot.telegram.commands import ChatUI
 from bot.telegram.conversation import Command, Conversation, Handler
+from bot.telegram.privately import PrivateAnswer
+from bot.telegram.verdicts import verdict_words
 
+log = logging.getLogger(__name__)
 COMMANDS = [
-    ("feeds", "Admin: feed health"),
-    ("addfeed", "Admin: /addfeed <url>"),
-    ("rmfeed", "Admin: /rmfeed <url>"),
-    ("rules", "Admin: list topics and their terms"),
-    ("addtopic", "Admin: /addtopic <id> <name>"),
-    ("addterm", "Admin: /addterm <topic> <term>"),
-    ("rmterm", "Admin: /rmterm <topic> <term>"),
-    ("test", "Admin: /test <url> – explain matches, alert nobody"),
-    ("stats", "Admin: counts and queue depth"),
+    ("feeds", N_("Feeds and their health, numbered")),
+    ("addfeed", N_("Add a feed: /addfeed <url> [name] [language]")),
+    ("rmfeed", N_("Remove a feed: /rmfeed <number or url>")),
+    ("rules", N_("Every topic and its terms")),
+    ("addtopic", N_("New topic: /addtopic <id> <name>")),
+    ("addterm", N_("Add a term: /addterm <topic> <term>")),
+    ("rmterm", N_("Remove a term: /rmterm <topic> <term>")),
+    ("test", N_("Which topics one article matches: /test <url>")),
+    ("stats", N_("Feeds, articles, chats and alerts in numbers")),
+    ("feedback", N_("Alerts reported as not relevant")),
 ]
-# /test: the report for one URL, from the running service's fetcher, workers and rules.
-Explain = Callable[[str], Awaitable[str]]
+REPORTS_PER_PAGE = 8
+# /test: the article at a URL and every verdict on it, read by the running service.
+Explain = Callable[[str], Awaitable[tuple[Article, list[Verdict]]]]
 
 
-def _age(value: object) -> str:
-    if value is None:
-        return "never"
-    seconds = int((utcnow() - value).total_seconds())  # type: ignore[operator]
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m ago" if seconds >= 60 else "just now"
+def _hits_in_words(hits: tuple[Hit, ...], t: Texts) -> str:
+    counts = Counter(h.text.casefold() for h in hits)
+    first = {h.text.casefold(): h.text for h in reversed(hits)}
+    shown = [
+        f"{esc(clip(first[k], 40))} ×{n}" if n > 1 else esc(clip(first[k], 40))
+        for k, n in counts.most_common(6)
+    ]
+    return ", ".join(shown) + (", …" if len(counts) > 6 else "")
 
 
 class AdminUI:
-    """Handlers for admins only; everyone else gets a clear refusal."""
+    """Handlers for admins only."""
 
     def __init__(self, ui: ChatUI, settings: Settings, fetcher: Fetcher, explain: Explain) -> None:
-        self.ui, self.settings, self.fetcher, self.explain = ui, settings, fetcher, explain
+        self.ui, self.settings, self.explain = ui, settings, explain
         self.store = ui.store
+        self.feed_admin = FeedAdmin(ui, settings, fetcher)
+        self.rules_admin = RulesAdmin(ui, settings)
+        self.reports = Reports(ui)
+        ui.admin_menu = list(COMMANDS)
+        ui.lists.update(
+            feeds=self._guarded_list(self.feed_admin.feeds_page),
+            rules=self._guarded_list(self.rules_admin.rules_page),
+            feedback=self._guarded_list(self.reports.feedback_page),
+        )
+
+    def _guarded_list(self, lister: Callable) -> Callable:
+        async def listed(cmd: Command, page: int) -> tuple[str, Keyboard]:
+            if cmd.user_id not in self.ui.admins:
+                t = self.ui.texts_for(cmd)
+                return t._("Sorry, this command is for this bot's admins only."), ()
+            return await lister(cmd, page)
+
+        return listed
 
     def admin_only(self, fn: Handler) -> Handler:
+        """``fn`` for admins, answered privately when asked in a group; a refusal for others."""
+
         async def guarded(cmd: Command, conv: Conversation) -> None:
-            if cmd.user_id not in self.settings.telegram.admins:
-                await conv.reply("Sorry, this command is for this bot's admins only.")
+            t = self.ui.texts_for(cmd)
+            if cmd.user_id not in self.ui.admins:
+                await conv.reply(t._("Sorry, this command is for this bot's admins only."))
                 return
-            try:
-                await fn(cmd, conv)
-            except NewsbotError as exc:
-                await conv.reply(cut_html(f"Refused: {html.escape(str(exc), quote=False)}"))
+            if not cmd.in_group or cmd.user_id is None:
+                await self._run(fn, cmd, conv, t)
+                return
+            private = PrivateAnswer(conv)
+            mine = replace(cmd, chat_id=cmd.user_id, chat_type="private")
+            await self._run(fn, mine, private, t)
+            if private.refused:
+                await conv.reply(
+                    t._(
+                        "I cannot write to you privately yet: open a chat with me, press "
+                        "Start, then send the command again."
+                    )
+                )
+            elif private.delivered:
+                await conv.reply(t._("I answered you in our private chat."))
 
         return guarded
 
-    async def feeds(self, cmd: Command, conv: Conversation) -> None:
-        """Each feed's health."""
-        lines = []
-        for h in self.store.feeds.health():
-            state = "✅" if not h.consecutive_failures else f"❌×{h.consecutive_failures}"
-            error = (
-                f"\n   last error: {html.escape((h.last_error or '')[:200])}"
-                if h.last_error
-                else ""
-            )
-            lines.append(
-                f"{state} <b>{html.escape(h.name)}</b>: ok {_age(h.last_success_at)}, "
-                f"{h.items_seen} items{error}"
-            )
-        await conv.reply("\n".join(lines) or "No feeds configured.")
-
-    async def addfeed(self, cmd: Command, conv: Conversation) -> None:
-        """Add a feed after fetching it once (a web page's advertised feed is found too)."""
-        if len(cmd.args) != 1 or not cmd.args[0].startswith(("http://", "https://")):
-            await conv.reply("Usage: /addfeed &lt;url&gt;")
-            return
-        url, title = await self._probe(cmd.args[0])
-        name = title or url
-        feeds = edit_feeds(
-            self.settings.feeds_path,
-            lambda doc: doc.setdefault("feeds", []).append({"url": url, "name": name[:200]}),
-        )
-        self.store.feeds.sync(feeds.enabled())
-        await conv.reply(f"Added <b>{html.escape(name)}</b>: {html.escape(url)}")
-
-    async def _probe(self, url: str) -> tuple[str, str]:
-        result = await self.fetcher.fetch_feed(url)
+    async def _run(self, fn: Handler, cmd: Command, conv: Conversation, t: Texts) -> None:
         try:
-            return result.final_url, parse_feed(result.body, result.final_url).title
-        except NewsbotError:
-            found = discover_feeds(result.body, result.final_url)
-            if not found:
-                raise
-        result = await self.fetcher.fetch_feed(found[0])
-        return result.final_url, parse_feed(result.body, result.final_url).title
-
-    async def rmfeed(self, cmd: Command, conv: Conversation) -> None:
-        """Remove a feed from the list (its history is kept)."""
-        if len(cmd.args) != 1:
-            await conv.reply("Usage: /rmfeed &lt;url&gt;")
-            return
-        url = cmd.args[0]
-        if url not in {f.url for f in load_feeds(self.settings.feeds_path).feeds}:
-            raise ConfigError(f"{url} is not in {self.settings.feeds_path}")
-
-        def drop(doc: dict) -> None:
-            doc["feeds"] = type(doc["feeds"])([f for f in doc["feeds"] if f.get("url") != url])
-
-        self.store.feeds.sync(edit_feeds(self.settings.feeds_path, drop).enabled())
-        await conv.reply(f"Removed {html.escape(url)}")
-
-    async def rules(self, cmd: Command, conv: Conversation) -> None:
-        """List topics with their terms."""
-        lines = [f"Rules file: <code>{html.escape(str(self.settings.rules_path))}</code>"]
-        for t in self.ui.topics():
-            terms = ", ".join(
-                getattr(x, "label", f"topic:{getattr(x, 'topic_id', '')}") for x in t.any
-            )
-            lines.append(
-                f"<b>{t.id}</b> ({html.escape(t.name)}), min_hits {t.min_hits}: "
-                f"{html.escape(terms)}"
-            )
-        await conv.reply("\n".join(lines))
-
-    async def _edit_rules(self, conv: Conversation, change: Callable, done: str) -> None:
-        edit_rules(self.settings.rules_path, change)
-        self.ui.rules.current()  # take the edit now, not at the next cycle
-        await conv.reply(done)
-
-    async def addtopic(self, cmd: Command, conv: Conversation) -> None:
-        """Create a topic whose first term is its name."""
-        if len(cmd.args) < 2:
-            await conv.reply("Usage: /addtopic &lt;id&gt; &lt;name&gt;")
-            return
-        topic_id, name = cmd.args[0], " ".join(cmd.args[1:])
-        await self._edit_rules(
-            conv,
-            lambda doc: add_topic(doc, topic_id, name),
-            f"Added topic <b>{html.escape(name)}</b> ({html.escape(topic_id)}).",
-        )
-
-    async def addterm(self, cmd: Command, conv: Conversation) -> None:
-        """Add a term to a topic."""
-        await self._term(cmd, conv, add_term, "Added")
-
-    async def rmterm(self, cmd: Command, conv: Conversation) -> None:
-        """Remove a term from a topic."""
-        await self._term(cmd, conv, remove_term, "Removed")
-
-    async def _term(self, cmd: Command, conv: Conversation, op: Callable, verb: str) -> None:
-        if len(cmd.args) < 2:
-            name = "addterm" if verb == "Added" else "rmterm"
-            await conv.reply(f"Usage: /{name} &lt;topic&gt; &lt;term&gt;")
-            return
-        topic_id, term = cmd.args[0], " ".join(cmd.args[1:])
-        await self._edit_rules(
-            conv,
-            lambda doc: op(doc, topic_id, term),
-            f"{verb} '{html.escape(term)}' in <b>{html.escape(topic_id)}</b>.",
-        )
+            await fn(cmd, conv)
+        except NewsbotError as exc:  # the handlers word what they expect; this is the rest
+            log.warning("admin_command_failed", extra={"error": str(exc)})
+            await conv.reply(t._("That did not work, and nothing was changed (the log says why)."))
 
     async def test(self, cmd: Command, conv: Conversation) -> None:
-        """Fetch, extract and explain one URL without alerting anyone."""
+        """Fetch, extract and explain one URL in words, alerting nobody."""
+        t = self.ui.texts_for(cmd)
         if len(cmd.args) != 1 or not cmd.args[0].startswith(("http://", "https://")):
-            await conv.reply("Usage: /test &lt;url&gt;")
+            await conv.reply(t._("Usage: /test &lt;url&gt;"))
             return
-        report = await self.explain(cmd.args[0])
-        await conv.reply(html.escape(report.rstrip("\n")) or "(nothing)")
+        async with conv.typing():
+            try:
+                article, verdicts = await self.explain(cmd.args[0])
+            except NewsbotError as exc:
+                kind = getattr(exc, "kind", "internal")
+                await conv.reply(
+                    t._("I could not read that page: {why}.", why=failure_words(kind, t))
+                )
+                return
+        await conv.reply(self._explained(article, verdicts, t))
+
+    def _explained(self, article: Article, verdicts: list[Verdict], t: Texts) -> str:
+        source = t._("page text") if article.text_source == "page" else t._("text")
+        title = clip(article.title or article.url, 200)
+        lines = [
+            f"🧪 <b>{link(article.url, title)}</b>",
+            t.n(
+                "{n} character of {source}",
+                "{n} characters of {source}",
+                len(article.body),
+                source=source,
+            ),
+            "",
+        ]
+        matched = [v for v in verdicts if v.matched]
+        for v in sorted(verdicts, key=lambda v: not v.matched):
+            name = Html(f"<b>{esc(v.topic_name)}</b>")
+            if v.matched:
+                lines.append(
+                    "✅ "
+                    + t._(
+                        "{topic} matches: {hits}", topic=name, hits=Html(_hits_in_words(v.hits, t))
+                    )
+                )
+            else:
+                lines.append(
+                    "➖ "
+                    + t._(
+                        "{topic} does not match: {why}", topic=name, why=verdict_words(v.reason, t)
+                    )
+                )
+        untouched = len(self.ui.topics()) - len(verdicts)
+        if untouched:
+            lines.append(
+                t.n(
+                    "No term of {n} other topic hit.",
+                    "No term of the {n} other topics hit.",
+                    untouched,
+                )
+            )
+        chats = self.store.subs.subscribers(v.topic_id for v in matched)
+        lines += [
+            "",
+            t.n(
+                "It would alert {n} chat. Nobody was alerted: this was a test.",
+                "It would alert {n} chats. Nobody was alerted: this was a test.",
+                len(chats),
+            ),
+        ]
+        return "\n".join(lines)
 
     async def stats(self, cmd: Command, conv: Conversation) -> None:
-        """Counts: feeds, items, outbox."""
+        """Feeds, articles, chats and alerts, in plain words."""
+        t = self.ui.texts_for(cmd)
         health = self.store.feeds.health()
         failing = sum(1 for h in health if h.consecutive_failures)
         outbox = self.store.outbox.counts()
+        chats = self.store.subs.counts()
+        day = self.store.items.matched_since(utcnow() - timedelta(days=1))
+        reports = self.store.feedback.count()
+        week = self.store.feedback.count(utcnow() - timedelta(days=7))
         lines = [
-            f"Feeds: {len(health)} ({failing} failing)",
-            f"Items seen: {sum(h.items_seen for h in health)}",
-            "Outbox: " + (", ".join(f"{k} {v}" for k, v in sorted(outbox.items())) or "empty"),
-            f"Topics: {len(self.ui.topics())}",
+            "<b>" + t._("newsbot in numbers") + "</b>",
+            t._("Feeds: {feeds}, {failing} failing", feeds=len(health), failing=failing),
+            t._(
+                "Articles read: {read}; matched in the last 24 hours: {day}",
+                read=t.number(sum(h.items_seen for h in health)),
+                day=t.number(day),
+            ),
+            t._(
+                "Chats following topics: {chats} ({groups} groups, {paused} paused)",
+                chats=chats.chats,
+                groups=chats.groups,
+                paused=chats.paused,
+            ),
+            t._("Subscriptions: {n}", n=chats.subscriptions),
+            t._(
+                "Alerts waiting to be sent: {pending}; held for digests: {held}",
+                pending=outbox.get("pending", 0),
+                held=outbox.get("held", 0),
+            ),
+            t._(
+                "Alerts sent: {sent}; refused by Telegram: {failed}; for chats gone: {dropped}",
+                sent=t.number(outbox.get("sent", 0)),
+                failed=outbox.get("failed", 0),
+                dropped=outbox.get("dropped", 0),
+            ),
+            t._(
+                "Reported as not relevant: {total} ({week} in the last 7 days) — /feedback",
+                total=reports,
+                week=week,
+            ),
+            t._("Topics: {n}", n=len(self.ui.topics())),
         ]
         await conv.reply("\n".join(lines))
 
     def commands(self) -> dict[str, Handler]:
         """The admin commands, each refused to everyone but the admins."""
-        return {name: self.admin_only(getattr(self, name)) for name, _ in COMMANDS}
+        handlers: dict[str, Handler] = {
+            "feeds": self.feed_admin.feeds,
+            "addfeed": self.feed_admin.addfeed,
+            "rmfeed": self.feed_admin.rmfeed,
+            "rules": self.rules_admin.rules,
+            "addtopic": self.rules_admin.addtopic,
+            "addterm": self.rules_admin.addterm,
+            "rmterm": self.rules_admin.rmterm,
+            "test": self.test,
+            "stats": self.stats,
+            "feedback": self.reports.feedback,
+        }
+        return {name: self.admin_only(handlers[name]) for name, _ in COMMANDS}

@@ -12,17 +12,21 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
 from bot.config.settings import TOKEN_ENV, Settings
+from bot.core.callbacks import Signer
 from bot.core.errors import ConfigError
 from bot.core.htmltext import split_html
 from bot.core.message import GROUP_PER_MINUTE, OVERALL_PER_SECOND
+from bot.delivery.buttons import AlertButtons
 from bot.delivery.senders import Sender
 from bot.ingest.fetch import Fetcher
 from bot.rules.live import LiveRules
 from bot.store import Store
-from bot.telegram.adapter import install
+from bot.telegram.adapter import Routes, install
 from bot.telegram.admin import AdminUI, Explain
+from bot.telegram.alertpress import AlertPresses
 from bot.telegram.commands import ChatUI
 from bot.telegram.connect import connect
+from bot.telegram.fallbacks import Fallbacks
 from bot.telegram.gates import install_gates
 from bot.telegram.prefs import COMMANDS as PREFS_COMMANDS
 from bot.telegram.prefs import PrefsUI
@@ -37,6 +41,7 @@ log = logging.getLogger(__name__)
 # A bucket of capacity 1 spaces messages evenly instead: 29/s. Groups get a
 # rolling minute in the Deliverer (bursts of 20, never 21 in 60 s).
 OVERALL_RATE = OVERALL_PER_SECOND - 1
+CALLBACK_KEY = "callback_key"  # the Store.secret that signs button data
 
 
 def build_application(settings: Settings) -> Application:
@@ -68,25 +73,44 @@ class TelegramFront:
     """Everything the service needs from Telegram, in plain methods.
 
     ``open`` connects; ``start_answering`` / ``stop_answering`` follow leadership
-    (only the leader polls for updates); ``sender`` delivers alerts;
-    ``tell_admins`` notifies the admins; ``close`` disconnects.
+    (only the leader polls for updates); ``sender`` delivers alerts, with the
+    buttons ``alert_buttons`` draws; ``tell_admins`` notifies the admins; ``close``
+    disconnects.
     """
 
     def __init__(
         self, settings: Settings, store: Store, rules: LiveRules, fetcher: Fetcher, explain: Explain
     ) -> None:
         self.app = build_application(settings)
-        ui = ChatUI(store, rules)
+        signer = Signer(store.secret(CALLBACK_KEY))
+        ui = ChatUI(store, rules, signer, settings.telegram.admins)
+        prefs = PrefsUI(ui)
         admin = AdminUI(ui, settings, fetcher, explain)
-        install(self.app, {**ui.commands(), **PrefsUI(ui).commands()}, ui.presses())
-        install(self.app, admin.commands(), {})
-        ui.menu += PREFS_COMMANDS
+        self.alert_buttons = AlertButtons(
+            store, signer, ui.topic_names, settings.telegram.translate_url
+        )
+        for action, fn in AlertPresses(ui, self.alert_buttons).presses().items():
+            ui.presses.add(action, fn)
+        fallbacks = Fallbacks(ui)
+        commands = {**ui.commands(), **prefs.commands(), **admin.commands()}
         install_gates(self.app, store, settings.telegram)
+        install(
+            self.app,
+            Routes(
+                commands=commands,
+                press=ui.presses,
+                unknown=fallbacks.unknown,
+                text=fallbacks.text,
+                joined=fallbacks.joined,
+                left=fallbacks.left,
+            ),
+        )
+        ui.menu = menu(ui.menu + PREFS_COMMANDS)
         self.app.add_error_handler(_log_handler_error)
         self.admins = settings.telegram.admins
         self.base_url = settings.telegram.base_url
         self.sender: Sender = TelegramSender(self.app.bot)
-        self._runtime = ChatRuntime(self.app, settings, ui.menu)
+        self._runtime = ChatRuntime(self.app, settings, ui.menu, ui.admin_menu)
         self._notices: set[asyncio.Task] = set()
 
     async def open(self) -> None:
@@ -127,6 +151,29 @@ class TelegramFront:
             await self.app.shutdown()
         except RuntimeError as exc:  # the long-poll did not stop within the grace
             log.warning("telegram_not_shut_down", extra={"error": str(exc)})
+
+
+MENU_ORDER = (
+    "start",
+    "help",
+    "topics",
+    "subscribe",
+    "unsubscribe",
+    "mysubs",
+    "pause",
+    "resume",
+    "mode",
+    "mute",
+    "timezone",
+    "quiet",
+    "language",
+)
+
+
+def menu(entries: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The command menu in the order people need it (others after, as given)."""
+    rank = {name: i for i, name in enumerate(MENU_ORDER)}
+    return sorted(entries, key=lambda e: rank.get(e[0], len(rank)))
 
 
 async def _log_handler_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -8,6 +8,7 @@ never sees a PTB type, so they can be driven without Telegram.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,6 +26,8 @@ class Command:
     chat_type: str
     args: tuple[str, ...] = ()
     data: str | None = None  # a button press's callback data: untrusted, like any input
+    language_code: str | None = None  # the sender's app language (IETF tag), if Telegram says
+    text: str = ""  # the message as typed (for an unknown command or plain text)
 
     @property
     def in_group(self) -> bool:
@@ -38,7 +41,12 @@ class Command:
 
 
 class Conversation(Protocol):
-    """Answers in the chat an update came from."""
+    """Answers in the chat an update came from.
+
+    Every text is Telegram HTML and may be of any length: it is split into as many
+    messages as it needs (``bot.core.htmltext``). Telegram's failures come out as
+    newsbot's ``SendError`` kinds.
+    """
 
     async def reply(self, text: str, buttons: Keyboard = ()) -> None:
         """Send HTML ``text``, as several messages if it is long, ``buttons`` under the last."""
@@ -50,6 +58,18 @@ class Conversation(Protocol):
 
     async def edit_buttons(self, buttons: Keyboard) -> None:
         """Replace the buttons of the message whose button was pressed."""
+        ...
+
+    async def edit(self, text: str, buttons: Keyboard = ()) -> None:
+        """Replace the text and buttons of the message whose button was pressed (one page)."""
+        ...
+
+    async def tell_privately(self, text: str, buttons: Keyboard = ()) -> bool:
+        """Send to the sender's private chat; False when Telegram does not let the bot."""
+        ...
+
+    def typing(self) -> AbstractAsyncContextManager[None]:
+        """While inside, the chat shows that the bot is typing (for slow answers)."""
         ...
 
     async def is_group_admin(self) -> bool:

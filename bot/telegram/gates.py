@@ -15,6 +15,7 @@ from telegram.ext import (
 )
 
 from bot.config.settings import TelegramSettings
+from bot.core.i18n import pick, texts
 from bot.store import Store
 from bot.telegram.adapter import UpdateConversation
 
@@ -33,8 +34,9 @@ def install_gates(app: Application, store: Store, settings: TelegramSettings) ->
             return
         log.info("chat_refused", extra={"chat_id": chat.id})
         if update.effective_message and update.effective_message.text:
+            t = texts(pick(user.language_code if user else None))
             await UpdateConversation(update, context).reply(
-                "This is a private newsbot instance; ask its admin to add this chat."
+                t._("This is a private newsbot instance; ask its admin to add this chat.")
             )
         raise ApplicationHandlerStop
 

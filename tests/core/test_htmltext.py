@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from bot.core.htmltext import cut_html, cut_text, plain, split_html, visible_length
+from bot.core.htmltext import cut_html, cut_text, pack, plain, split_html, visible_length
 from bot.core.message import MESSAGE_LIMIT, Button
 from tests.fakes.telegram_html import html_to_text
 
@@ -183,3 +183,16 @@ def test_buttons_refuse_what_telegram_would() -> None:
         Button("neither")
     with pytest.raises(ValueError, match="either"):
         Button("both", data="x", url="https://x.test/")
+
+
+def test_pages_keep_blocks_whole_in_order_under_the_limit() -> None:
+    blocks = [f"<b>Topic {n}</b>\n" + "word " * (n * 2) for n in range(1, 40)]
+    pages = pack(blocks, 500, most=5)
+    shown = check_parts(pages, 500)
+    assert all(p.count("<b>Topic") <= 5 for p in pages)
+    assert [int(x.split()[1]) for s in shown for x in s.split("\n\n")] == list(range(1, 40))
+    huge = "<i>" + "long " * 400 + "</i>"
+    split = pack(["<b>small</b>", huge, "<b>after</b>"], 300)
+    assert split[0] == "<b>small</b>" and split[-1].endswith("<b>after</b>")
+    assert len(split) > 3 and all(utf16(html_to_text(p)) <= 300 for p in split)
+    assert pack([], 100) == []

@@ -15,6 +15,7 @@ import pytest
 
 from bot.app.service import Service
 from bot.config.settings import AlertSettings
+from bot.core.message import Keyboard
 from bot.delivery.drain import SEND_LANES, Deliverer
 from bot.store import Store
 from bot.store.outbox import Outbox
@@ -108,7 +109,7 @@ class RecordingSender:
     def __init__(self) -> None:
         self.times: list[tuple[int, float]] = []
 
-    async def send(self, chat_id: int, text: str) -> int:
+    async def send(self, chat_id: int, text: str, buttons: Keyboard = ()) -> int:
         self.times.append((chat_id, time.monotonic()))
         return len(self.times)
 
@@ -139,7 +140,7 @@ class GatedSender:
         self.release = asyncio.Event()
         self.changed = asyncio.Condition()
 
-    async def send(self, chat_id: int, text: str) -> int:
+    async def send(self, chat_id: int, text: str, buttons: Keyboard = ()) -> int:
         async with self.changed:
             self.in_flight.append(chat_id)
             if len(self.in_flight) > len(self.peak):
@@ -196,7 +197,7 @@ async def test_a_group_gets_at_most_20_in_any_minute_and_private_chats_1_a_secon
         now[0] = max(now[0], target)
 
     class Clocked(RecordingSender):
-        async def send(self, chat_id: int, text: str) -> int:
+        async def send(self, chat_id: int, text: str, buttons: Keyboard = ()) -> int:
             self.times.append((chat_id, now[0]))
             return len(self.times)
 

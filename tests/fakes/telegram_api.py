@@ -10,25 +10,18 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from ._loopback import LoopbackServer, QuietHandler
-from .telegram_methods import DEFAULT_GROUP_USER_ID, BotMethods, user_dict
+from .telegram_methods import BotMethods
+from .telegram_updates import UpdateMethods
 from .telegram_wire import ApiError, parse_params
 
 DEFAULT_TOKEN = "123456:TEST-token_abcdefghijklmnopqrstuvwxyz0123"
 _PATH = re.compile(r"/bot([^/]+)/([A-Za-z]+)/?")
-
-
-def _sender(chat_id: int, chat_type: str, user_id: int | None) -> int:
-    """Default sender: the private chat's own user, or a fixed member in groups."""
-    if user_id is not None:
-        return user_id
-    return chat_id if chat_type == "private" else DEFAULT_GROUP_USER_ID
 
 
 class _BotHandler(QuietHandler):
@@ -50,7 +43,7 @@ class _BotHandler(QuietHandler):
         self.wfile.write(data)
 
 
-class FakeBotAPI(BotMethods, LoopbackServer):
+class FakeBotAPI(UpdateMethods, BotMethods, LoopbackServer):
     """In-process Telegram Bot API on 127.0.0.1 with recording and fault injection.
 
     All test-side methods are thread-safe; use ``wait_for`` (or ``wait_for_async`` from
@@ -64,10 +57,11 @@ class FakeBotAPI(BotMethods, LoopbackServer):
         self.token = token
         self._requests: list[tuple[str, dict[str, Any]]] = []
         self._updates, self._acked, self._next_update = [], 0, 1
-        self._sent, self._edits, self._messages = [], [], {}
+        self._sent, self._edits, self._messages, self._user_messages = [], [], {}, {}
         self._next_ids, self._chats, self._admins = {}, {}, {}
-        self._commands, self._last_commands = {}, None
+        self._commands, self._last_commands, self._descriptions = {}, None, {}
         self._blocked, self._migrated, self._callback_ids = set(), {}, set()
+        self._callback_answers: list[dict[str, Any]] = []
         self._faults: dict[str, deque[ApiError]] = {}
         self._down = False
         self._methods: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
@@ -86,7 +80,11 @@ class FakeBotAPI(BotMethods, LoopbackServer):
                 "editMessageText": self.edit_message_text,
                 "editMessageReplyMarkup": self.edit_message_reply_markup,
                 "answerCallbackQuery": self.answer_callback_query,
-                "sendChatAction": self.constant_true,
+                "sendChatAction": self.send_chat_action,
+                "setMyDescription": self.set_my_description,
+                "getMyDescription": self.get_my_description,
+                "setMyShortDescription": self.set_my_short_description,
+                "getMyShortDescription": self.get_my_short_description,
                 "getChat": self.get_chat,
                 "getChatMember": self.get_chat_member,
                 "getChatAdministrators": self.get_chat_administrators,
@@ -140,79 +138,7 @@ class FakeBotAPI(BotMethods, LoopbackServer):
             raise faults.popleft()
         return entry[1](params)
 
-    # -- test-side: updates ------------------------------------------------------
-    def push_update(self, update: dict[str, Any]) -> int:
-        """Queue a raw update (update_id is assigned if missing); returns the update_id."""
-        with self._cond:
-            update = dict(update)
-            update.setdefault("update_id", self._next_update)
-            self._next_update = max(self._next_update, update["update_id"]) + 1
-            self._updates.append(update)
-            self._cond.notify_all()
-            return update["update_id"]
-
-    def push_message(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        user_id: int | None = None,
-        chat_type: str = "private",
-        chat_title: str | None = None,
-    ) -> int:
-        """Queue a user's text message; a leading "/word" gets a bot_command entity."""
-        with self._cond:
-            chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
-            if chat_type == "private":
-                chat["first_name"] = f"User{chat_id}"
-            else:
-                chat["title"] = chat_title or f"Chat {chat_id}"
-            self._chats[chat_id] = chat
-            message: dict[str, Any] = {
-                "message_id": self.next_message_id(chat_id),
-                "date": int(time.time()),
-                "chat": chat,
-                "from": user_dict(_sender(chat_id, chat_type, user_id)),
-                "text": text,
-            }
-            if text.startswith("/"):
-                command = text.split()[0]
-                message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
-            return self.push_update({"message": message})
-
-    def push_callback(
-        self,
-        chat_id: int,
-        data: str,
-        *,
-        message_id: int,
-        user_id: int | None = None,
-        chat_type: str = "private",
-    ) -> int:
-        """Queue a button press on a message the bot sent (a stub if it was never sent)."""
-        with self._cond:
-            self._chats.setdefault(chat_id, {**self.chat(chat_id), "type": chat_type})
-            stored = self._messages.get((chat_id, message_id))
-            message = (
-                stored["message"]
-                if stored
-                else self._bot_message(chat_id, message_id, "(unknown message)", None)
-            )
-            query_id = str(len(self._callback_ids) + 1)
-            self._callback_ids.add(query_id)
-            sender = user_dict(_sender(chat_id, chat_type, user_id))
-            return self.push_update(
-                {
-                    "callback_query": {
-                        "id": query_id,
-                        "from": sender,
-                        "chat_instance": str(chat_id),
-                        "data": data,
-                        "message": message,
-                    }
-                }
-            )
-
+    # -- test-side: updates (more in UpdateMethods) -------------------------------
     @property
     def updates_consumed(self) -> int:
         """Highest update_id the client acknowledged (getUpdates with a higher offset)."""
@@ -252,6 +178,12 @@ class FakeBotAPI(BotMethods, LoopbackServer):
     def commands(self) -> list[dict[str, Any]] | None:
         with self._cond:
             return self._last_commands
+
+    @property
+    def callback_answers(self) -> list[dict[str, Any]]:
+        """Params of every answerCallbackQuery that Telegram accepted."""
+        with self._cond:
+            return list(self._callback_answers)
 
     def describe(self) -> str:
         with self._cond:

@@ -11,9 +11,27 @@ import time
 from typing import Any
 
 from .telegram_html import HTMLParseError, html_to_text
+from .telegram_markup import check_markup
+from .telegram_profile import ProfileMethods
 from .telegram_wire import ApiError, bad_request
 
 MAX_TEXT_LENGTH = 4096
+MAX_CALLBACK_ANSWER = 200
+CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
 DEFAULT_GROUP_USER_ID = 1111
 _ADMIN_RIGHTS = (
     "can_manage_chat",
@@ -58,7 +76,7 @@ def inline_markup(markup: Any) -> dict[str, Any] | None:
     return None
 
 
-class BotMethods:
+class BotMethods(ProfileMethods):
     """Mixin with the Bot API methods; state lives on FakeBotAPI (see its __init__)."""
 
     token: str
@@ -72,11 +90,10 @@ class BotMethods:
     _next_ids: dict[int, int]
     _chats: dict[int, dict[str, Any]]
     _admins: dict[int, tuple[int | None, list[int]]]
-    _commands: dict[str, list[dict[str, Any]]]
-    _last_commands: list[dict[str, Any]] | None
     _blocked: set[int]
     _migrated: dict[int, int]
     _callback_ids: set[str]
+    _callback_answers: list[dict[str, Any]]
 
     @property
     def bot_id(self) -> int:
@@ -143,24 +160,6 @@ class BotMethods:
     def constant_true(self, params: dict[str, Any]) -> bool:
         return True
 
-    @staticmethod
-    def _commands_key(params: dict[str, Any]) -> str:
-        scope = params.get("scope") or {"type": "default"}
-        return f"{sorted(scope.items())}|{params.get('language_code') or ''}"
-
-    def set_my_commands(self, params: dict[str, Any]) -> bool:
-        commands = list(params.get("commands") or [])
-        self._commands[self._commands_key(params)] = commands
-        self._last_commands = commands
-        return True
-
-    def get_my_commands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        return self._commands.get(self._commands_key(params), [])
-
-    def delete_my_commands(self, params: dict[str, Any]) -> bool:
-        self._commands.pop(self._commands_key(params), None)
-        return True
-
     # -- updates ---------------------------------------------------------------
     def _ack(self, offset: int) -> None:
         self._updates = [u for u in self._updates if u["update_id"] >= offset]
@@ -197,7 +196,7 @@ class BotMethods:
         if chat_id in self._blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         visible = visible_text(params)
-        markup = params.get("reply_markup")
+        markup = check_markup(params.get("reply_markup"))
         message = self._bot_message(chat_id, self.next_message_id(chat_id), visible, markup)
         self._messages[(chat_id, message["message_id"])] = {
             "message": message,
@@ -229,7 +228,7 @@ class BotMethods:
         stored = self._messages.get((chat_id, message_id))  # type: ignore[arg-type]
         if not isinstance(message_id, int) or stored is None:
             raise bad_request("message to edit not found")
-        markup = params.get("reply_markup")
+        markup = check_markup(params.get("reply_markup"))
         source = (params["text"], params.get("parse_mode"), markup)
         if source == stored["source"]:
             raise bad_request(
@@ -250,7 +249,7 @@ class BotMethods:
         if not isinstance(message_id, int) or stored is None:
             raise bad_request("message to edit not found")
         text, mode, _ = stored["source"]
-        markup = params.get("reply_markup")
+        markup = check_markup(params.get("reply_markup"))
         if markup == stored["source"][2]:
             raise bad_request("message is not modified")
         message = self._bot_message(chat_id, message_id, stored["message"]["text"], markup)
@@ -263,6 +262,15 @@ class BotMethods:
             raise bad_request(
                 "query is too old and response timeout expired or query ID is invalid"
             )
+        if len(str(params.get("text") or "")) > MAX_CALLBACK_ANSWER:
+            raise bad_request("MESSAGE_TOO_LONG")
+        self._callback_answers.append(dict(params))
+        return True
+
+    def send_chat_action(self, params: dict[str, Any]) -> bool:
+        self._target_chat(params)
+        if params.get("action") not in CHAT_ACTIONS:
+            raise bad_request("wrong parameter action in request")
         return True
 
     # -- chats -----------------------------------------------------------------

@@ -398,3 +398,52 @@ async def test_application_command_round_trip(api: FakeBotAPI) -> None:
         await app.updater.stop()
         await app.stop()
     assert (api.sent[0]["chat_id"], api.sent[0]["text"]) == (-100777, "<b>ok</b>")
+
+
+async def test_profile_markup_actions_and_new_updates(bot: telegram.Bot, api: FakeBotAPI) -> None:
+    assert await bot.set_my_description("Hallo", language_code="de")
+    assert await bot.set_my_description("Hello")
+    assert await bot.set_my_short_description("Short")
+    assert (await bot.get_my_description(language_code="de")).description == "Hallo"
+    assert (await bot.get_my_description(language_code="fr")).description == "Hello"
+    assert (api.description("ru"), api.description(short=True)) == ("Hello", "Short")
+    with pytest.raises(tg_error.BadRequest, match=r"(?i)DESCRIPTION_INVALID"):
+        await bot.set_my_short_description("x" * 121)
+    with pytest.raises(tg_error.BadRequest, match=r"(?i)BOT_COMMAND_INVALID"):
+        await bot.set_my_commands([("Bad-Name", "x")])
+    assert await bot.send_chat_action(5, "typing")
+    with pytest.raises(tg_error.BadRequest, match=r"(?i)wrong parameter action"):
+        await bot.send_chat_action(5, "dancing")
+    long_data = telegram.InlineKeyboardMarkup(
+        [[telegram.InlineKeyboardButton("x", callback_data="d" * 65)]]
+    )
+    with pytest.raises(tg_error.BadRequest, match=r"(?i)BUTTON_DATA_INVALID"):
+        await bot.send_message(5, "hi", reply_markup=long_data)
+    bad_url = telegram.InlineKeyboardMarkup([[telegram.InlineKeyboardButton("x", url="ftp://x")]])
+    with pytest.raises(tg_error.BadRequest, match=r"(?i)unsupported url protocol"):
+        await bot.send_message(5, "hi", reply_markup=bad_url)
+    first = api.push_message(9, "/start", language_code="de")
+    typed = max(k[1] for k in api._user_messages if k[0] == 9)
+    api.push_edit(9, typed, "/help")
+    api.push_member_change(-100, old="left", new="administrator", language_code="kk")
+    updates = await bot.get_updates(offset=first, timeout=1)
+    assert updates[0].message.from_user.language_code == "de"
+    assert (updates[1].edited_message.text, updates[1].edited_message.message_id) == (
+        "/help",
+        typed,
+    )
+    assert updates[1].message is None
+    change = updates[2].my_chat_member
+    assert (change.old_chat_member.status, change.new_chat_member.status) == (
+        "left",
+        "administrator",
+    )
+    assert change.from_user.language_code == "kk" and change.chat.id == -100
+    ok = telegram.InlineKeyboardMarkup([[telegram.InlineKeyboardButton("ok", callback_data="a")]])
+    sent = await bot.send_message(9, "pick", reply_markup=ok)
+    api.push_callback(9, "a", message_id=sent.message_id)
+    [press] = await bot.get_updates(offset=updates[-1].update_id + 1, timeout=1)
+    assert await press.callback_query.answer("done")
+    assert api.callback_answers[-1]["text"] == "done"
+    with pytest.raises(tg_error.BadRequest, match=r"(?i)MESSAGE_TOO_LONG"):
+        await press.callback_query.answer("x" * 201)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from bot.analysis.page import Analysis
 from bot.app.service import Service
+from bot.core.message import Alert
 from bot.core.models import Article, Entry, FeedSource, FetchResult, ParsedFeed
 from bot.pipeline.observer import Observer
 from tests.fakes.web import HTML
@@ -43,10 +44,8 @@ class Recording(Observer):
         self.analyses[entry.link] = analysis
         self.calls.append(("analysis", entry.link, analysis.article.text_source))
 
-    def on_recorded(
-        self, entry: Entry, article: Article, alerts: Sequence[tuple[int, str]]
-    ) -> None:
-        self.calls.append(("recorded", entry.link, [chat for chat, _ in alerts]))
+    def on_recorded(self, entry: Entry, article: Article, alerts: Sequence[Alert]) -> None:
+        self.calls.append(("recorded", entry.link, [alert.chat_id for alert in alerts]))
 
     def on_item_end(self, feed: FeedSource, entry: Entry, outcome: str, seconds: float) -> None:
         assert seconds >= 0

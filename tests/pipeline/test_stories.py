@@ -50,9 +50,10 @@ async def test_three_copies_of_a_wire_story_give_one_alert_naming_all_sources(
     assert len(alerts) == 1, "one alert per subscriber per story"
     final = api.edits[-1]["text"] if api.edits else alerts[0]["text"]
     others = final.split("Also reported by: ")[1]
-    sources = {f"Feed /{n}.xml" for n in copies}
-    first = next(s for s in sources if s in alerts[0]["text"])
-    assert set(others.removesuffix("</i>").split(", ")) == sources - {first}
+    first = next(n for n in copies if f"Feed /{n}.xml" in alerts[0]["text"])
+    assert set(others.removesuffix("</i>").split(", ")) == {
+        f'<a href="{site.url(f"/story-{n}")}">Feed /{n}.xml</a>' for n in copies if n != first
+    }, "the other outlets, each a link to its own copy"
 
 
 def _alerts(api) -> int:

@@ -24,6 +24,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from bot.app.leader import LOCK_KEY, Leadership
+from bot.core.message import Alert
 from bot.core.models import Article, Entry, Hit, TopicMatch
 from bot.store import Store
 from bot.store.engine import alembic_config, create_engine
@@ -283,7 +284,7 @@ def test_record_article_racing_on_one_entry_stores_it_once(stores: tuple[Store, 
     chats = [101, 102, 103]
     for chat in chats:
         a.subs.subscribe(chat, "kazakhstan")
-    alerts = [(chat, f"alert for {chat}") for chat in chats]
+    alerts = [Alert(chat, f"alert for {chat}") for chat in chats]
     # Both replicas get past "is it recorded already?" before either inserts anything.
     both_checked = threading.Barrier(2)
     checked = threading.local()  # per thread: only its first check waits
@@ -333,7 +334,7 @@ def test_many_replicas_racing_on_many_entries_alert_each_once(
     def replica(store: Store) -> int:
         start.wait(WAIT)
         return sum(
-            store.items.record_article(feed_id, entry(n), article(n), FOUND, [(7, f"#{n}")])
+            store.items.record_article(feed_id, entry(n), article(n), FOUND, [Alert(7, f"#{n}")])
             for n in range(25)
         )
 

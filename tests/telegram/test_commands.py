@@ -1,28 +1,31 @@
-"""Every chat command and button, through the real PTB client and the fake Bot API."""
+"""Every chat command, through the real PTB client and the fake Bot API."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
-import yaml
 
 from bot.core.clock import utcnow
-from bot.core.message import MESSAGE_LIMIT
-from bot.delivery.digest import PART_BUDGET, render_digest
-from bot.store.digests import HeldAlert
 from tests.fakes.telegram_api import FakeBotAPI
-from tests.fakes.telegram_html import html_to_text
-from tests.helpers.chat import enqueue, say, visible
+from tests.helpers.chat import buttons, enqueue, press, say
 from tests.helpers.harness import Harness, rss
 
 USER = 500
 GROUP = -100500
 
-
-def buttons(message: dict) -> dict[str, str]:
-    rows = (message["reply_markup"] or {}).get("inline_keyboard", [])
-    return {b["callback_data"]: b["text"] for row in rows for b in row}
+START_EN = (
+    "<b>newsbot</b> watches news feeds and tells this chat within minutes when an article "
+    "matches a topic it follows, in any language.\n\n"
+    "Tap a topic to follow it, or send /subscribe &lt;topic&gt;.\n\n"
+    "/help lists every command."
+)
+START_DE = (
+    "<b>newsbot</b> beobachtet Nachrichtenfeeds und meldet diesem Chat binnen Minuten, "
+    "wenn ein Artikel zu einem Thema passt, dem er folgt – in jeder Sprache.\n\n"
+    "Tippen Sie auf ein Thema, um ihm zu folgen, oder senden Sie /subscribe &lt;Thema&gt;.\n\n"
+    "/help zeigt alle Befehle."
+)
 
 
 @pytest.fixture
@@ -36,91 +39,157 @@ async def test_start_help_topics_and_buttons(chat: Harness) -> None:
     api: FakeBotAPI = chat.telegram
     async with chat.running() as service:
         start = await say(chat, USER, "/start")
-        assert "newsbot" in start["text"] and start["parse_mode"] == "HTML"
-        assert buttons(start)["toggle:kazakhstan"] == "➕ Kazakhstan"
+        assert start["text"] == START_EN and start["parse_mode"] == "HTML"
+        labels = buttons(start)
+        assert labels["➕ Kazakhstan"].startswith("tg:kazakhstan:1:"), "signed, with its page"
         help_text = (await say(chat, USER, "/help"))["text"]
-        for command in ("/subscribe", "/mysubs", "/pause", "/mode", "/mute"):
-            assert command in help_text
+        for line in (
+            "/subscribe – Follow topics: /subscribe &lt;topic&gt; [&lt;topic&gt; …]",
+            "/mysubs – This chat's topics and settings",
+            "/timezone – This chat's time zone: /timezone Europe/Berlin",
+            "/quiet – Quiet hours, held for a digest: /quiet 22:00-07:00",
+        ):
+            assert line in help_text.split("\n")
+        assert "/stats" not in help_text, "admin commands are for admins"
         topics = await say(chat, USER, "/topics")
-        assert (
-            "Tokayev" in topics["text"] and "tokayev" in buttons(topics)["toggle:tokayev"].lower()
+        assert topics["text"].startswith(
+            "<b>Topics</b>\n\n<b>Kazakhstan</b> (<code>kazakhstan</code>)"
         )
-
-        api.push_callback(USER, "toggle:csto", message_id=topics["message_id"])
-        await chat.wait_sent(lambda a: len(a.edits) >= 1)
+        toggle = buttons(topics)["➕ CSTO"]
+        answer = await press(chat, USER, toggle, topics["message_id"], edits=1)
+        assert answer["text"] == "Following CSTO now."
         assert service.store.subs.topics_of(USER) == ["csto"]
-        assert buttons(api.edits[-1])["toggle:csto"] == "✅ CSTO"
-        api.push_callback(USER, "toggle:csto", message_id=topics["message_id"])
-        await chat.wait_sent(lambda a: len(a.edits) >= 2)
+        assert "✅ CSTO" in buttons(api.edits[-1])
+        answer = await press(chat, USER, toggle, topics["message_id"], edits=1)
+        assert answer["text"] == "No longer following CSTO."
         assert service.store.subs.topics_of(USER) == []
-        menu = {c["command"] for c in api.commands or []}
-        assert {"start", "help", "topics", "subscribe", "mute", "mode"} <= menu
+    menu = [c["command"] for c in api.commands_for()]
+    assert menu[:6] == ["start", "help", "topics", "subscribe", "unsubscribe", "mysubs"]
+    assert {"pause", "resume", "mode", "mute", "timezone", "quiet", "language"} <= set(menu)
+    german = {c["command"]: c["description"] for c in api.commands_for(language="de")}
+    assert german["mysubs"] == "Themen und Einstellungen dieses Chats"
+    assert api.description("de").startswith("Ich beobachte Nachrichtenfeeds")
+    assert api.description("ru").startswith("Я слежу за новостными лентами")
+    assert api.description("kk").startswith("Мен жаңалық арналарын бақылаймын")
+    assert api.description("pt").startswith("I watch news feeds"), "the default is English"
+    assert len(api.description("en", short=True)) <= 120
 
 
-async def test_a_20_kb_reply_arrives_as_several_valid_messages(chat: Harness) -> None:
-    """/topics with 40 long descriptions (escapes, an astral flag): split, never refused."""
-    topics = [
-        {
-            "id": f"t{n}",
-            "name": f"Topic {n}",
-            "description": f"Topic {n} 🇰🇿 <watch> & follow: " + "news from the region " * 30,
-            "any": [f"zzterm{n}"],
-        }
-        for n in range(40)
-    ]
-    (chat.config / "rules.yaml").write_text(yaml.safe_dump({"version": 1, "topics": topics}))
-    api = chat.telegram
+async def test_start_in_german_for_a_german_app(chat: Harness) -> None:
     async with chat.running():
-        api.push_message(USER, "/topics")
-        await chat.wait_sent(lambda a: any(m["reply_markup"] for m in a.sent))
-    replies = [m for m in api.sent if m["chat_id"] == USER]
-    assert sum(len(m["text"]) for m in replies) > 20_000 and len(replies) >= 5
-    shown = [html_to_text(m["text"]) for m in replies]  # each valid (the fake refuses others)
-    assert all(len(s.encode("utf-16-le")) // 2 <= MESSAGE_LIMIT for s in shown)
-    for topic in topics:
-        assert sum(f"{topic['description'].strip()}" in s for s in shown) == 1, "whole, once"
-    assert [bool(m["reply_markup"]) for m in replies] == [False] * (len(replies) - 1) + [True]
-    assert len(buttons(replies[-1])) == 40, "the buttons come under the last part"
+        start = await say(chat, USER, "/start", language_code="de-AT")
+        assert start["text"] == START_DE
+        assert "➕ Kazakhstan" in buttons(start)
 
 
-async def test_subscribe_unsubscribe_mysubs_and_usage(chat: Harness) -> None:
-    async with chat.running():
-        assert "Usage: /subscribe &lt;topic&gt;" in (await say(chat, USER, "/subscribe"))["text"]
-        wrong = (await say(chat, USER, "/subscribe kyrgyzstan"))["text"]
-        assert "Unknown topic 'kyrgyzstan'" in wrong and "Usage:" in wrong
-        assert "Subscribed to <b>CSTO</b>" in (await say(chat, USER, "/subscribe CSTO"))["text"]
-        assert "Already subscribed" in (await say(chat, USER, "/subscribe csto"))["text"]
-        await say(chat, USER, "/subscribe tokayev")
-        assert (await say(chat, USER, "/mysubs"))["text"] == "Subscribed to: CSTO, Tokayev"
-        assert "Unsubscribed" in (await say(chat, USER, "/unsubscribe csto"))["text"]
-        assert "Not subscribed" in (await say(chat, USER, "/unsubscribe csto"))["text"]
-        assert (await say(chat, USER, "/mysubs"))["text"] == "Subscribed to: Tokayev"
+async def test_subscribe_several_by_id_name_or_term_and_did_you_mean(chat: Harness) -> None:
+    async with chat.running() as service:
+        usage = (await say(chat, USER, "/subscribe"))["text"]
+        assert usage == "Usage: /subscribe &lt;topic&gt; [&lt;topic&gt; …]"
+        wrong = (await say(chat, USER, "/subscribe kazkhstan"))["text"]
+        assert wrong == "There is no topic “kazkhstan”. Did you mean <b>Kazakhstan</b>?"
+        several = (await say(chat, USER, "/subscribe CSTO tokayev"))["text"]
+        assert several == "Following <b>CSTO</b> now.\nFollowing <b>Tokayev</b> now."
+        by_term = (await say(chat, USER, "/subscribe Kasachstan"))["text"]
+        assert by_term == "Following <b>Kazakhstan</b> now.", "a German word the topic watches"
+        again = (await say(chat, USER, "/subscribe ОДКБ"))["text"]
+        assert again == "Already following <b>CSTO</b>.", "Russian, in any case"
+        long_name = (await say(chat, USER, "/subscribe unrest in kazakhstan, nonsense"))["text"]
+        assert long_name.split("\n") == [
+            "There is no topic “nonsense”.",
+            "Following <b>Unrest in Kazakhstan</b> now.",
+        ]
+        assert service.store.subs.topics_of(USER) == [
+            "csto",
+            "kazakhstan",
+            "kazakhstan_unrest",
+            "tokayev",
+        ]
+        gone = (await say(chat, USER, "/unsubscribe csto Tokajew"))["text"]
+        assert gone == "No longer following <b>CSTO</b>.\nNo longer following <b>Tokayev</b>."
+        assert (await say(chat, USER, "/unsubscribe csto"))["text"] == (
+            "This chat does not follow <b>CSTO</b>."
+        )
+        left = (await say(chat, USER, "/unsubscribe all"))["text"]
+        assert left.split("\n") == [
+            "No longer following <b>Kazakhstan</b>.",
+            "No longer following <b>Unrest in Kazakhstan</b>.",
+        ]
+        assert service.store.subs.topics_of(USER) == []
+        assert (await say(chat, USER, "/unsubscribe all"))["text"] == "Topics: none yet (/topics)"
+        echo = (await say(chat, USER, "/subscribe " + "x" * 5000))["text"]
+        assert echo.startswith("There is no topic “xxx") and len(echo) < 200
 
 
-async def test_pause_resume_mute_and_mode(chat: Harness) -> None:
+async def test_mysubs_pause_resume_mute_mode_timezone_and_quiet(chat: Harness) -> None:
     async with chat.running() as service:
         subs = service.store.subs
         await say(chat, USER, "/subscribe kazakhstan")
+        zone = (await say(chat, USER, "/timezone europe/berlin"))["text"]
+        assert zone.startswith("Time zone: Europe/Berlin. It is ") and zone.endswith(" there now.")
+        assert (await say(chat, USER, "/timezone Almaty"))["text"].startswith(
+            "“Almaty” is not a time zone I know. Did you mean Asia/Almaty?"
+        )
         assert "Paused" in (await say(chat, USER, "/pause"))["text"]
         assert subs.subscribers(["kazakhstan"]) == {}
-        assert "Resumed" in (await say(chat, USER, "/resume"))["text"]
-        assert subs.subscribers(["kazakhstan"]) == {USER: {"kazakhstan"}}
+        resumed = (await say(chat, USER, "/resume"))["text"]
+        assert resumed == "Resumed: alerts are on again. No alert was skipped while paused."
 
-        assert "Usage: /mute" in (await say(chat, USER, "/mute kazakhstan"))["text"]
-        assert "Bad duration" in (await say(chat, USER, "/mute kazakhstan soon"))["text"]
-        assert "muted until" in (await say(chat, USER, "/mute kazakhstan 2h"))["text"]
-        assert subs.subscribers(["kazakhstan"]) == {}
+        assert (await say(chat, USER, "/mute tokayev 2h"))["text"] == (
+            "This chat does not follow <b>Tokayev</b>, so there is nothing to mute."
+        )
+        bad = (await say(chat, USER, "/mute kazakhstan soon"))["text"]
+        assert bad.startswith("“soon” is not a duration.\nUsage: /mute")
+        muted = (await say(chat, USER, "/mute Kasachstan 2h"))["text"]
+        assert muted.startswith("<b>Kazakhstan</b> muted until ") and muted.endswith(" CET.")
         until = subs.settings_of(USER).muted["kazakhstan"]
         assert timedelta(minutes=119) < until - utcnow() <= timedelta(hours=2)
-        assert "unmuted" in (await say(chat, USER, "/mute kazakhstan off"))["text"]
-        assert subs.subscribers(["kazakhstan"]) == {USER: {"kazakhstan"}}
 
-        assert "Mode: instant" in (await say(chat, USER, "/mode"))["text"]
         assert "Usage: /mode" in (await say(chat, USER, "/mode daily 25:00"))["text"]
-        assert "08:30 UTC" in (await say(chat, USER, "/mode daily 8:30"))["text"]
-        assert subs.settings_of(USER).mode == "daily"
-        assert "per hour" in (await say(chat, USER, "/mode hourly"))["text"]
-        assert subs.settings_of(USER).mode == "hourly"
+        daily = (await say(chat, USER, "/mode daily 8:30"))["text"]
+        assert daily == (
+            "Alerts arrive as one digest a day at 08:30. (Time zone: Europe/Berlin; "
+            "/timezone changes it.)"
+        )
+        quiet = (await say(chat, USER, "/quiet 22:00-07:00"))["text"]
+        assert quiet.startswith("Quiet hours: 22:00–07:00 (Europe/Berlin).")
+        assert subs.settings_of(USER).quiet == ("22:00", "07:00")
+        await say(chat, USER, "/pause")
+        state = (await say(chat, USER, "/mysubs"))["text"].split("\n")
+        assert state[0] == "Topics: Kazakhstan"
+        assert state[1] == "Alerts arrive as one digest a day at 08:30."
+        assert state[2].startswith("Time zone: Europe/Berlin (now ")
+        assert state[3:5] == ["Quiet hours: 22:00–07:00", "Language: English"]
+        assert state[5] == "⏸ Paused: no alerts until /resume."
+        assert state[6].startswith("🔕 Kazakhstan muted until ") and state[6].endswith(" CET")
+        assert (await say(chat, USER, "/quiet off"))["text"].startswith("Quiet hours lifted")
+        assert "unmuted" in (await say(chat, USER, "/mute kazakhstan off"))["text"]
+        assert subs.settings_of(USER).muted == {}
+
+
+async def test_resume_counts_the_alerts_skipped_while_paused(chat: Harness) -> None:
+    async with chat.running() as service:
+        await say(chat, USER, "/subscribe kazakhstan")
+        await say(chat, USER, "/pause")
+        enqueue(service.store, [], 3)  # three Kazakhstan articles while paused
+        resumed = (await say(chat, USER, "/resume"))["text"]
+        assert resumed == "Resumed: alerts are on again. 3 alerts were skipped while paused."
+        assert service.store.outbox.counts() == {}, "nothing was queued for the paused chat"
+
+
+async def test_language_by_command_and_by_button(chat: Harness) -> None:
+    async with chat.running() as service:
+        choose = await say(chat, USER, "/language")
+        assert choose["text"] == "I speak English here. Choose another:"
+        assert list(buttons(choose)) == ["English", "Deutsch", "Русский", "Қазақша"]
+        assert (await say(chat, USER, "/language ru"))["text"] == "Теперь я говорю здесь по-русски."
+        assert (await say(chat, USER, "/pause"))["text"] == "Пауза: оповещений не будет до /resume."
+        await press(chat, USER, buttons(choose)["Қазақша"], choose["message_id"], edits=1)
+        assert chat.telegram.edits[-1]["text"] == "Енді мен мұнда қазақша сөйлеймін."
+        assert service.store.subs.settings_of(USER).language == "kk"
+        assert (await say(chat, USER, "/language Deutsch"))["text"] == (
+            "Ab jetzt spreche ich hier Deutsch."
+        )
 
 
 async def test_only_group_admins_change_a_group(chat: Harness) -> None:
@@ -129,60 +198,29 @@ async def test_only_group_admins_change_a_group(chat: Harness) -> None:
     async with chat.running() as service:
         kw = {"chat_type": "supergroup"}
         refused = await say(chat, GROUP, "/subscribe csto", user_id=902, **kw)
-        assert "Only this group's admins" in refused["text"]
+        assert refused["text"] == "Only this group's admins can change its subscriptions."
         assert service.store.subs.topics_of(GROUP) == []
         ok = await say(chat, GROUP, "/subscribe csto", user_id=901, **kw)
-        assert "Subscribed" in ok["text"]
-        assert (
-            "Subscribed to: CSTO" in (await say(chat, GROUP, "/mysubs", user_id=902, **kw))["text"]
+        assert ok["text"] == "Following <b>CSTO</b> now."
+        mysubs = await say(chat, GROUP, "/mysubs", user_id=902, **kw)
+        assert mysubs["text"].startswith("Topics: CSTO\n")
+        api.fail("getChatMember", 502, "Bad Gateway", times=1)
+        down = await say(chat, GROUP, "/pause", user_id=901, **kw)
+        assert down["text"] == (
+            "I could not check whether you administer this group. Please try again."
         )
+        assert not service.store.subs.settings_of(GROUP).paused
 
 
-async def test_hourly_digest_of_200_alerts(chat: Harness) -> None:
+async def test_an_edited_message_never_runs_a_command_again(chat: Harness) -> None:
     api = chat.telegram
     async with chat.running() as service:
-        await say(chat, USER, "/subscribe kazakhstan")
-        await say(chat, USER, "/mode hourly")
-        texts = enqueue(service.store, [USER], 200)
-        await service.deliverer.deliver_due()
-        assert service.store.outbox.counts().get("held") == 200
-        made = service.digester.run_due(now=utcnow() + timedelta(hours=1, seconds=1))
-        assert made == 1
-        await chat.wait_sent(lambda a: bool(digests(a)) and len(digests(a)) == parts(a))
-    got = digests(api)
-    assert len(got) == parts(api)
-    assert all(len(visible(m["text"])) < 4096 for m in got)
-    joined = "\n".join(m["text"] for m in got)
-    for text in texts:
-        assert joined.count(text.split('">')[1].split("<")[0] + "<") == 1  # each title once
-    assert service.store.outbox.counts().get("digested") == 200
-
-
-def digests(api: FakeBotAPI) -> list[dict]:
-    return [m for m in api.sent if m["text"].startswith("<b>newsbot digest</b>")]
-
-
-def parts(api: FakeBotAPI) -> int:
-    first = digests(api)[0]["text"]
-    return int(first.split(" · part 1/")[1].split("\n")[0]) if " · part 1/" in first else 1
-
-
-def test_digest_groups_by_topic_and_splits_under_the_limit() -> None:
-    items = [
-        HeldAlert(
-            i,
-            f"Title {i} " + "x" * 150,
-            f"https://n.test/{i}",
-            "Src",
-            ("kazakhstan", "csto") if i % 2 else ("tokayev",),
-        )
-        for i in range(200)
-    ]
-    names = {"kazakhstan": "Kazakhstan", "csto": "CSTO", "tokayev": "Tokayev"}
-    out = render_digest(items, names, {"csto", "tokayev"})
-    assert len(out) > 1
-    assert all(len(visible(p)) <= PART_BUDGET + 200 for p in out)
-    joined = "\n".join(out)
-    assert joined.count("<b>CSTO</b>\n") == 1 and "<b>Kazakhstan</b>" not in joined
-    assert all(p.split("\n")[2].startswith("<b>") for p in out), "every part names its topic"
-    assert all(joined.count(f'https://n.test/{i}"') == 1 for i in range(200))
+        first = await say(chat, USER, "/subscribe csto")
+        assert first["text"] == "Following <b>CSTO</b> now."
+        typed = [m for m in api._user_messages if m[0] == USER][-1][1]
+        before = len(api.sent)
+        edit = api.push_edit(USER, typed, "/unsubscribe csto")
+        await chat.wait_sent(lambda a: a.updates_consumed >= edit)
+        await say(chat, USER, "/mysubs")  # a round trip: the edit was handled before it
+        assert service.store.subs.topics_of(USER) == ["csto"]
+        assert len(api.sent) == before + 1, "only /mysubs was answered"

@@ -1,0 +1,203 @@
+"""Admin commands for the feed list: /feeds (numbered, paged, health in words), /addfeed, /rmfeed.
+
+Edits go through ``bot.config.edit``: the same validation as a hand edit, written
+to feeds.yaml, so they survive restarts and the file stays the one source of
+truth. Failures are said in words, never as a path or a YAML location.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from bot.config.edit import edit_feeds
+from bot.config.feeds import load_feeds
+from bot.config.settings import Settings
+from bot.core.clock import utcnow
+from bot.core.errors import ConfigError, FeedError, NewsbotError
+from bot.core.i18n import N_, Html, Texts, esc
+from bot.core.message import Keyboard
+from bot.delivery.render import clip, link
+from bot.ingest.fetch import Fetcher
+from bot.ingest.parse import discover_feeds, parse_feed
+from bot.store.feeds import FeedHealth
+from bot.telegram.commands import ChatUI
+from bot.telegram.conversation import Command, Conversation
+from bot.telegram.paging import nav_row, page_of, titled
+
+log = logging.getLogger(__name__)
+FEEDS_PER_PAGE = 10
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+KIND_WORDS = {
+    "timeout": N_("the server did not answer in time"),
+    "deadline": N_("the download took too long"),
+    "network": N_("the server could not be reached"),
+    "redirects": N_("it redirects too often"),
+    "blocked_address": N_("its address is on a private network, which newsbot does not fetch"),
+    "url": N_("the address is not valid"),
+    "too_large": N_("it is too large"),
+    "encoding": N_("the server sends it in an encoding newsbot cannot read"),
+    "not_a_feed": N_("it is a web page that links to no feed"),
+    "parse": N_("it is not a valid RSS, Atom or JSON feed"),
+    "item": N_("some of its articles could not be read"),
+    "internal": N_("newsbot failed on it (the log says why)"),
+}
+
+
+def failure_words(kind: str | None, t: Texts) -> str:
+    """A feed error kind in words ("http_404" -> "the server answered 404: not found")."""
+    kind = kind or "internal"
+    if kind.startswith("http_") and kind[5:].isdigit():
+        return t._("the server answered HTTP {status}", status=int(kind[5:]))
+    return t._(KIND_WORDS.get(kind, KIND_WORDS["internal"]))
+
+
+def ago(moment: datetime | None, t: Texts, now: datetime | None = None) -> str:
+    """How long ago, in words: "5 min", "3 h", "2 days"."""
+    if moment is None:
+        return t._("never")
+    seconds = max(0, int(((now or utcnow()) - moment).total_seconds()))
+    if seconds < 60:
+        return t._("just now")
+    if seconds < 3600:
+        return t.n("{n} min ago", "{n} min ago", seconds // 60)
+    if seconds < 2 * 86400:
+        return t.n("{n} h ago", "{n} h ago", seconds // 3600)
+    return t.n("{n} day ago", "{n} days ago", seconds // 86400)
+
+
+def span(since: datetime | None, t: Texts, now: datetime | None = None) -> str:
+    """How long something has lasted: "3 h", "2 days"."""
+    seconds = max(60, int(((now or utcnow()) - (since or now or utcnow())).total_seconds()))
+    if seconds < 3600:
+        return t.n("{n} min", "{n} min", seconds // 60)
+    if seconds < 2 * 86400:
+        return t.n("{n} h", "{n} h", seconds // 3600)
+    return t.n("{n} day", "{n} days", seconds // 86400)
+
+
+def health_block(number: int, h: FeedHealth, t: Texts) -> str:
+    """One numbered feed: its name, its health in words, its address."""
+    name = f"<b>{esc(clip(h.name, 80))}</b>"
+    if h.consecutive_failures:
+        state = "❌ " + t._(
+            "failing for {span}: {why}",
+            span=span(h.failing_since or h.last_error_at, t),  # type: ignore[arg-type]
+            why=failure_words(h.error_kind, t),
+        )
+    else:
+        state = "✅ " + t._(
+            "ok, read {ago}; {items}",
+            ago=ago(h.last_success_at, t),  # type: ignore[arg-type]
+            items=t.n("{n} article", "{n} articles", h.items_seen),
+        )
+    return f"{number}. {name} — {state}\n    {link(h.url, clip(h.url, 120))}"
+
+
+class FeedAdmin:
+    """The feed list, for admins."""
+
+    def __init__(self, ui: ChatUI, settings: Settings, fetcher: Fetcher) -> None:
+        self.ui, self.settings, self.fetcher = ui, settings, fetcher
+        self.store = ui.store
+
+    async def feeds_page(self, cmd: Command, page: int) -> tuple[str, Keyboard]:
+        """One page of the numbered feed list."""
+        t = self.ui.texts_for(cmd)
+        blocks = [health_block(n, h, t) for n, h in enumerate(self.store.feeds.health(), 1)]
+        shown = page_of(blocks, page, most=FEEDS_PER_PAGE, empty=t._("No feeds configured."))
+        text = titled("<b>" + t._("Feeds") + "</b>", shown, t)
+        nav = nav_row(self.ui.signer, cmd.chat_id, "feeds", shown, t)
+        return text, (nav,) if nav else ()
+
+    async def feeds(self, cmd: Command, conv: Conversation) -> None:
+        """Each feed's health, numbered for /rmfeed."""
+        text, keyboard = await self.feeds_page(cmd, 1)
+        await conv.reply(text, keyboard)
+
+    async def addfeed(self, cmd: Command, conv: Conversation) -> None:
+        """Add a feed after reading it once (a web page's advertised feed is found too)."""
+        t = self.ui.texts_for(cmd)
+        usage = t._("Usage: /addfeed &lt;url&gt; [name] [language]")
+        if not cmd.args or not cmd.args[0].startswith(("http://", "https://")):
+            await conv.reply(usage)
+            return
+        rest = list(cmd.args[1:])
+        language = rest.pop() if rest and _LANGUAGE.match(rest[-1]) else None
+        given = " ".join(rest)
+        async with conv.typing():
+            try:
+                url, title, via_page = await self._probe(cmd.args[0])
+            except FeedError as exc:
+                log.info("feed_refused", extra={"feed_url": cmd.args[0], "error": str(exc)})
+                await conv.reply(t._("Refused: {why}.", why=failure_words(exc.kind, t)))
+                return
+        if url in {f.url for f in load_feeds(self.settings.feeds_path).feeds}:
+            await conv.reply(t._("That feed is already in the list (/feeds)."))
+            return
+        name = clip(given or title or url, 200)
+        entry = {"url": url, "name": name, **({"language": language} if language else {})}
+        if not await self._save(conv, t, lambda doc: doc.setdefault("feeds", []).append(entry)):
+            return
+        text = t._("Added <b>{name}</b>: {url}", name=name, url=url)
+        if via_page:
+            text += "\n" + t._("I found this feed through the web page you gave.")
+        await conv.reply(text)
+
+    async def _probe(self, url: str) -> tuple[str, str, bool]:
+        """The feed's URL, its title, and whether it was found through a web page."""
+        result = await self.fetcher.fetch_feed(url)
+        try:
+            return result.final_url, parse_feed(result.body, result.final_url).title, False
+        except NewsbotError:
+            found = discover_feeds(result.body, result.final_url)
+            if not found:
+                raise
+        result = await self.fetcher.fetch_feed(found[0])
+        return result.final_url, parse_feed(result.body, result.final_url).title, True
+
+    async def _save(self, conv: Conversation, t: Texts, change: Callable[[Any], None]) -> bool:
+        try:
+            feeds = edit_feeds(self.settings.feeds_path, change)
+        except ConfigError as exc:
+            log.warning("feeds_edit_refused", extra={"error": str(exc)})
+            await conv.reply(
+                t._(
+                    "Refused: the feed list would not be valid, or could not be written, "
+                    "so nothing was changed. `newsbot check-config` on the server says why."
+                )
+            )
+            return False
+        self.store.feeds.sync(feeds.enabled())
+        return True
+
+    async def rmfeed(self, cmd: Command, conv: Conversation) -> None:
+        """Remove a feed, by its number in /feeds or its URL (its history is kept)."""
+        t = self.ui.texts_for(cmd)
+        if len(cmd.args) != 1:
+            await conv.reply(t._("Usage: /rmfeed &lt;number or url&gt; (numbers as in /feeds)"))
+            return
+        health = self.store.feeds.health()
+        wanted = cmd.args[0]
+        url = next((h.config_url for h in health if wanted in (h.url, h.config_url)), wanted)
+        if wanted.isdigit() and 1 <= int(wanted) <= len(health):
+            url = health[int(wanted) - 1].config_url
+        configured = {f.url: f for f in load_feeds(self.settings.feeds_path).feeds}
+        if url not in configured:
+            await conv.reply(
+                t._(
+                    "There is no feed “{feed}” in the list: /feeds shows the numbers.",
+                    feed=clip(wanted, 80),
+                )
+            )
+            return
+        name = configured[url].name
+
+        def drop(doc: dict) -> None:
+            doc["feeds"] = type(doc["feeds"])([f for f in doc["feeds"] if f.get("url") != url])
+
+        if await self._save(conv, t, drop):
+            await conv.reply(t._("Removed <b>{name}</b>: {url}", name=name, url=Html(esc(url))))
