@@ -101,7 +101,7 @@ def render_alert(
     lines += [
         f"• <b>{esc(m.topic_name, TOPIC_CHARS)}</b>: {_terms(m.hits)}" for m in shown[:TOPICS_SHOWN]
     ]
-    quote = snippet(article, [h for m in shown for h in m.hits])
+    quote = snippet(article, [m.hits for m in shown])
     if quote:
         lines += ["", quote]
     if article.text_source == "feed":
@@ -116,7 +116,7 @@ def render_alert(
 
 def digest_line(article: Article, found: Sequence[TopicMatch]) -> str:
     """The one plain line a digest shows for the article (stored with it)."""
-    return snippet_line(article, [h for m in found for h in m.hits])
+    return snippet_line(article, [m.hits for m in found])
 
 
 def with_outlets(text: str, also: Sequence[tuple[str, str]], lang: str | None) -> str:

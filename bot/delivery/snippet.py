@@ -1,8 +1,9 @@
 """The snippet of an alert: the one or two sentences around the strongest hits.
 
 Extracted text often starts by repeating the headline ("…Kasachstan Die Soldaten…"),
-so that repetition is skipped first. Then the sentence with the most distinct
-terms (then the most hits) is chosen, joined by a neighbour when it is short,
+so that repetition is skipped first. Then the sentence that speaks to most of the
+chat's topics is chosen (then the one with the most distinct terms, then the most
+hits), joined by a neighbour when it is short,
 and cut at word boundaries around its hits when it is long. In the alert every
 hit is bold; a digest shows the same choice as one plain line.
 """
@@ -72,17 +73,21 @@ def _inside(hits: Sequence[Hit], span: _Span) -> list[Hit]:
     return [h for h in hits if span.start <= h.start and h.end <= span.end]
 
 
-def _best(spans: list[_Span], hits: Sequence[Hit]) -> int:
-    def score(i: int) -> tuple[int, int, int]:
+Topics = Sequence[frozenset[Hit]]  # each topic's hits: a sentence is scored by topics covered
+
+
+def _best(spans: list[_Span], hits: Sequence[Hit], topics: Topics) -> int:
+    def score(i: int) -> tuple[int, int, int, int]:
         found = _inside(hits, spans[i])
-        return len({h.term for h in found}), len(found), -i
+        covered = sum(1 for group in topics if group.intersection(found))
+        return covered, len({h.term for h in found}), len(found), -i
 
     return max(range(len(spans)), key=score)
 
 
-def _window(spans: list[_Span], hits: Sequence[Hit], limit: int) -> _Span:
+def _window(spans: list[_Span], hits: Sequence[Hit], topics: Topics, limit: int) -> _Span:
     """The chosen sentence, with a neighbour when it is short and both fit."""
-    i = _best(spans, hits) if hits else 0
+    i = _best(spans, hits, topics) if hits else 0
     span = spans[i]
     if span.end - span.start < limit // 2:
         after = spans[i + 1] if i + 1 < len(spans) else None
@@ -160,14 +165,15 @@ class _Choice:
     tail: str  # "…" when it stops inside one
 
 
-def _choose(article: Article, hits: Sequence[Hit], limit: int) -> _Choice | None:
-    text, found = _source(article, hits)
+def _choose(article: Article, groups: Sequence[Sequence[Hit]], limit: int) -> _Choice | None:
+    topics = [frozenset(g) for g in groups]
+    text, found = _source(article, [h for g in groups for h in g])
     skip = skip_title(text, article.title)
     found = [h for h in found if h.start >= skip]
     spans = sentences(text, skip)
     if not spans:
         return None
-    span = _cut(text, _window(spans, found, limit), found, limit)
+    span = _cut(text, _window(spans, found, topics, limit), found, limit)
     first = next(s for s in spans if s.end > span.start)
     last = [s for s in spans if s.start < span.end][-1]
     lead = "…" if span.start > first.start else ""
@@ -175,17 +181,24 @@ def _choose(article: Article, hits: Sequence[Hit], limit: int) -> _Choice | None
     return _Choice(text, span, found, lead, tail)
 
 
-def snippet(article: Article, hits: Sequence[Hit], limit: int = SNIPPET_CHARS) -> str:
-    """Escaped HTML around the strongest hits, every hit in bold ("" with no text)."""
-    c = _choose(article, hits, limit)
+def snippet(
+    article: Article, groups: Sequence[Sequence[Hit]], limit: int = SNIPPET_CHARS
+) -> str:
+    """Escaped HTML around the strongest hits, every hit in bold ("" with no text).
+
+    ``groups`` are the hits of each topic the chat follows.
+    """
+    c = _choose(article, groups, limit)
     if c is None:
         return ""
     return (c.lead + _pieces(c.text, c.span, c.hits) + c.tail).strip()
 
 
-def snippet_line(article: Article, hits: Sequence[Hit], limit: int = LINE_CHARS) -> str:
+def snippet_line(
+    article: Article, groups: Sequence[Sequence[Hit]], limit: int = LINE_CHARS
+) -> str:
     """The same choice as one line of plain text, for a digest."""
-    c = _choose(article, hits, limit)
+    c = _choose(article, groups, limit)
     if c is None:
         return ""
     return (c.lead + _SPACE.sub(" ", c.text[c.span.start : c.span.end]) + c.tail).strip()

@@ -65,7 +65,7 @@ def test_alert_has_linked_title_source_language_time_and_only_the_chats_topics()
 
 
 def test_the_snippet_is_the_sentences_with_the_hits_every_hit_bold_never_the_title() -> None:
-    quote = snippet(article(), [h for m in FOUND[:1] + FOUND[2:] for h in m.hits])
+    quote = snippet(article(), [m.hits for m in FOUND[:1] + FOUND[2:]])
     assert quote == (
         "Das sagte Präsident <b>Tokajew</b> am Donnerstag in <b>Nur-Sultan</b>. "
         "Die Lage in <b>Kasachstan</b> sei stabil, hieß es aus dem Präsidialamt."
@@ -78,13 +78,13 @@ def test_the_snippet_is_the_sentences_with_the_hits_every_hit_bold_never_the_tit
 def test_a_long_sentence_is_cut_at_word_boundaries_around_its_hits() -> None:
     body = "Anfang " + "lange Worte reihen sich " * 30 + "bis Tokajew sprach " + "weiter " * 60
     a = article(body=body, title="T")
-    quote = snippet(a, hits(body, "body", "Tokajew"))
+    quote = snippet(a, [hits(body, "body", "Tokajew")])
     shown = html_to_text(quote)
     assert "<b>Tokajew</b>" in quote and shown.startswith("…") and shown.endswith("…")
     words = set(body.split())
     assert all(w in words for w in shown.strip("…").split()), "no word cut in two"
     assert len(shown) <= 322
-    line = snippet_line(a, hits(body, "body", "Tokajew"))
+    line = snippet_line(a, [hits(body, "body", "Tokajew")])
     assert "Tokajew" in line and len(line) <= 162 and "<" not in line
 
 
@@ -158,6 +158,21 @@ def test_an_item_without_a_link_says_so() -> None:
 def test_hits_next_to_each_other_are_one_bold_run() -> None:
     body = "Der Präsident Kassym-Jomart Tokajew sprach. Sonst nichts."
     found = hits(body, "body", "Kassym-Jomart", "Tokajew")
-    assert snippet(article(body=body, title="T"), found) == (
+    assert snippet(article(body=body, title="T"), [found]) == (
         "Der Präsident <b>Kassym-Jomart Tokajew</b> sprach. Sonst nichts."
     )
+
+
+def test_the_snippet_speaks_to_every_topic_the_chat_follows_when_one_sentence_can() -> None:
+    filler = "Lange blieb unklar, wer die Kundgebungen organisierte und warum sie so rasch " * 3
+    body = (
+        f"Die Proteste griffen auf Aktau, Almaty und Schymkent über. {filler.strip()}. "
+        "Tokajew rief die OVKS zu Hilfe."
+    )
+    kazakhstan = hits(body, "body", "Aktau", "Almaty", "Schymkent", "Tokajew")
+    csto = hits(body, "body", "OVKS")
+    quote = snippet(article(body=body, title="T"), [kazakhstan, csto])
+    assert "<b>Tokajew</b> rief die <b>OVKS</b> zu Hilfe." in quote and "Aktau" not in quote
+    only_kazakhstan = snippet(article(body=body, title="T"), [kazakhstan])
+    assert only_kazakhstan.startswith("Die Proteste griffen auf <b>Aktau</b>")
+    assert "OVKS" not in only_kazakhstan
