@@ -25,9 +25,10 @@ from dataclasses import dataclass, field, replace
 
 from bot.analysis.extract import MIN_CHARS, extract_text
 from bot.analysis.fingerprint import EMPTY, fingerprint
-from bot.analysis.pagetext import decode_page, header_charset, raw_text_variants
+from bot.analysis.pagetext import decode_page, header_charset, page_title, raw_text_variants
 from bot.core.models import Article, TopicMatch
 from bot.ingest.canonical import canonical_from_html
+from bot.ingest.sniff import looks_like_html
 from bot.rules.matcher import Matcher
 
 log = logging.getLogger(__name__)
@@ -159,8 +160,21 @@ def read_page(
 def read_job(
     job: tuple[Article, bytes, str] | tuple[Article, bytes, str, str],
 ) -> tuple[Article, str]:
-    """``read_page`` as a worker job (``test-rules``, ``/test``)."""
+    """``read_page`` as a worker job."""
     return read_page(*job)
+
+
+def read_source_job(job: tuple[str, bytes, str, str]) -> tuple[Article, str]:
+    """``test-rules`` and ``/test``: (source, bytes, URL, Content-Type) read as a page is.
+
+    All of it in the worker, title and charset guessing included: a hostile page
+    given to ``/test`` must not hold the running bot's event loop either.
+    """
+    source, data, url, content_type = job
+    if not looks_like_html(data, content_type):
+        return Article(url, "", "", decode_page(data, content_type), source, None, "text"), ""
+    bare = Article(url, page_title(data, content_type), "", "", source, None, "feed")
+    return read_page(bare, data, url, content_type)
 
 
 def finish(

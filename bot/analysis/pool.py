@@ -1,25 +1,39 @@
-"""The worker processes that do the per-page CPU work (extraction with trafilatura).
+"""The worker processes that do the per-item CPU work: feed parsing, page extraction.
 
 trafilatura (lxml underneath) can crash under threads (trafilatura issue 840),
-and extraction is CPU-bound, so it runs in a ``ProcessPoolExecutor``: it keeps
-the event loop responsive and uses every core. A crashed worker breaks only the
-pool, which is rebuilt; the article then falls back to the feed's own text.
+and parsing and extraction are CPU-bound, so they run in worker processes: the
+event loop stays responsive and every core is used. One hostile input must cost
+only its own job, so the pool is supervised by hand rather than a
+``concurrent.futures`` executor (which fails every job in flight when one worker
+dies, cannot stop a job, and times jobs from submission, queue time included)::
 
-Workers are recycled to bound memory, but not with the executor's own
-``max_tasks_per_child``: on Python 3.11-3.13 a pool with a backlog stops
-replacing workers that reach it and hangs (CPython gh-115634; the benchmark hit
-it). Instead, after ``workers x max_tasks_per_child`` jobs the WorkerPool lets the
-pool drain, retires it and starts a fresh one, so old and new never overlap.
+    run(fn, job) ── wait for an idle worker (FIFO) ── send ── result
+                                                       │
+                        deadline passed / worker died ─┴─> that worker is killed and
+                        replaced; only this job fails (JobTimedOut, WorkerCrashed)
+
+- One job per worker at a time, over the worker's own socket (no lock shared
+  between workers, so a worker killed mid-message cannot wedge the others).
+- A job's deadline starts when a worker takes it: jobs waiting for a worker
+  never time out because another job is slow.
+- A worker is replaced after ``max_tasks_per_child`` jobs, to bound memory.
+- Workers are started off the event loop (the first start waits for the
+  forkserver to import trafilatura) and exit when their socket closes, so they
+  never outlive a killed parent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
+import pickle
+import signal
+import socket
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.core.errors import ExtractError
@@ -30,6 +44,16 @@ if TYPE_CHECKING:  # workers import this module; they need no settings (pydantic
 log = logging.getLogger(__name__)
 J = TypeVar("J")
 R = TypeVar("R")
+_HEADER = 8  # bytes of a message's length prefix
+_READ = 1 << 20
+
+
+class JobTimedOut(ExtractError):
+    """The job ran past its deadline; its worker was killed."""
+
+
+class WorkerCrashed(ExtractError):
+    """The worker died while running the job (a segfault, the OOM killer, a kill)."""
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -40,76 +64,253 @@ def _context() -> multiprocessing.context.BaseContext:
     return ctx
 
 
+def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
+    buf = bytearray(size)
+    view, got = memoryview(buf), 0
+    while got < size:
+        n = sock.recv_into(view[got:])
+        if n == 0:
+            return None
+        got += n
+    return bytes(buf)
+
+
+def _serve(sock: socket.socket) -> None:
+    """A worker's life: run each job that arrives, answer, exit when the socket closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    sock.setblocking(True)
+    while True:
+        head = _recv_exact(sock, _HEADER)
+        data = _recv_exact(sock, int.from_bytes(head, "big")) if head else None
+        if data is None:
+            return
+        fn, job = pickle.loads(data)  # our own parent's bytes
+        try:
+            answer: tuple[bool, object] = (True, fn(job))
+        except Exception as exc:  # the job's own error goes back to the caller
+            answer = (False, exc)
+        try:
+            payload = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # an unpicklable result or error
+            payload = pickle.dumps((False, RuntimeError(f"{fn.__name__}: {exc!r}")))
+        sock.sendall(len(payload).to_bytes(_HEADER, "big") + payload)
+
+
+class _Worker:
+    """One worker process and the parent's end of its socket."""
+
+    def __init__(self, ctx: multiprocessing.context.BaseContext) -> None:
+        self.sock, child = socket.socketpair()
+        self.proc: BaseProcess = ctx.Process(target=_serve, args=(child,), daemon=True)  # type: ignore[attr-defined]
+        self._child = child
+        self.jobs = 0
+
+    async def start(self) -> None:
+        try:
+            await asyncio.to_thread(self.proc.start)
+        finally:
+            self._child.close()  # the worker holds its own copy now
+        self.sock.setblocking(False)
+
+    async def call(self, fn: Callable[[J], R], job: J) -> tuple[bool, object]:
+        """(True, result) or (False, the exception ``fn`` raised)."""
+        loop = asyncio.get_running_loop()
+        data = pickle.dumps((fn, job), protocol=pickle.HIGHEST_PROTOCOL)
+        self.jobs += 1
+        await loop.sock_sendall(self.sock, len(data).to_bytes(_HEADER, "big") + data)
+        head = await self._read(loop, _HEADER)
+        return pickle.loads(await self._read(loop, int.from_bytes(head, "big")))  # type: ignore[no-any-return]
+
+    async def _read(self, loop: asyncio.AbstractEventLoop, size: int) -> bytes:
+        buf = bytearray(size)
+        view, got = memoryview(buf), 0
+        while got < size:
+            n = await loop.sock_recv_into(self.sock, view[got : got + _READ])
+            if n == 0:
+                raise EOFError
+            got += n
+        return bytes(buf)
+
+    def death(self) -> str:
+        """How the process ended, once it has (``killed by SIGKILL``, ``exit code 1``)."""
+        self.proc.join(timeout=2)
+        code = self.proc.exitcode
+        if code is None:
+            return "still running"
+        if code < 0:
+            with contextlib.suppress(ValueError):
+                return f"killed by {signal.Signals(-code).name}"
+        return f"exit code {code}"
+
+    def kill(self, *, keep_socket: bool = False) -> None:
+        """Stop the process at once; close the socket unless a call is still reading it."""
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            if self.proc.is_alive():
+                self.proc.kill()
+        if not keep_socket:
+            self.sock.close()
+
+    def retire(self) -> None:
+        """Close the socket: an idle worker reads EOF and exits by itself."""
+        self.sock.close()
+
+
 class WorkerPool:
-    """Runs per-page jobs off the event loop, in worker processes."""
+    """Runs jobs in supervised worker processes: one deadline per job, one job per worker."""
 
     def __init__(self, settings: ExtractSettings) -> None:
         self.settings = settings
-        self._pool: ProcessPoolExecutor | None = None
-        self._jobs = 0  # submitted to the current pool
-        self._in_flight = 0
-        self._idle = asyncio.Event()
-        self.recycled = 0  # pools retired after their quota of jobs
+        self._ctx = _context()
+        self._idle: list[_Worker] = []
+        self._busy: set[_Worker] = set()
+        self._starting = 0
+        self._waiters: deque[asyncio.Future[_Worker]] = deque()
+        self._retired: list[_Worker] = []
+        self._closed = False
+        self.recycled = 0  # workers replaced after their quota of jobs
+        self.killed = 0  # workers killed: past a deadline, cancelled, or crashed
 
-    def _executor(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.settings.workers, mp_context=_context()
-            )
-        return self._pool
+    async def run(self, fn: Callable[[J], R], job: J, *, deadline: float | None = None) -> R:
+        """``fn(job)`` in a worker within ``deadline`` seconds (default: the extraction timeout).
 
-    async def _admit(self) -> None:
-        """Wait while a pool that has done its quota drains, then replace it."""
-        quota = self.settings.workers * self.settings.max_tasks_per_child
-        while self._jobs >= quota:
-            if self._in_flight == 0:
-                self._retire()
-                return
-            self._idle.clear()
-            await self._idle.wait()
-
-    def _retire(self) -> None:
-        pool, self._pool, self._jobs = self._pool, None, 0
-        if pool is not None:
-            pool.shutdown(wait=False)  # idle: its workers exit at once
-            self.recycled += 1
-
-    async def run(self, fn: Callable[[J], R], job: J) -> R:
-        """``fn(job)`` in a worker, within the extraction timeout; ExtractError if it fails."""
-        await self._admit()
-        loop = asyncio.get_running_loop()
-        self._jobs += 1
-        self._in_flight += 1
+        Raises ``JobTimedOut`` or ``WorkerCrashed`` (both ``ExtractError``) when the
+        worker is lost; an exception ``fn`` raised comes back as itself.
+        """
+        limit = self.settings.timeout_seconds if deadline is None else deadline
+        worker = await self._acquire()
         try:
-            async with asyncio.timeout(self.settings.timeout_seconds):  # unlike wait_for: no task
-                return await loop.run_in_executor(self._executor(), fn, job)
-        except BrokenProcessPool:
-            log.error("extract_pool_broken", extra={"worker_fn": fn.__name__})
-            self.close()
-            raise ExtractError("the extraction worker crashed") from None
+            async with asyncio.timeout(limit):  # from now on: the worker has the job
+                ok, value = await worker.call(fn, job)
         except TimeoutError:
-            raise ExtractError(
-                f"extraction took over {self.settings.timeout_seconds:g} s"
-            ) from None
+            self._release(worker, healthy=False)
+            log.warning("worker_job_timed_out", extra={"worker_fn": fn.__name__, "seconds": limit})
+            raise JobTimedOut(f"extraction took over {limit:g} s") from None
+        except (EOFError, OSError, pickle.UnpicklingError):
+            worker.kill()
+            try:
+                death = await asyncio.to_thread(worker.death)  # joins: off the loop
+            finally:
+                self._release(worker, healthy=False)
+            log.error("worker_crashed", extra={"worker_fn": fn.__name__, "death": death})
+            raise WorkerCrashed(f"the extraction worker crashed ({death})") from None
+        except BaseException:  # cancelled mid-job: the worker's state is unknown
+            self._release(worker, healthy=False)
+            raise
+        self._release(worker, healthy=True)
+        if not ok:
+            raise value  # type: ignore[misc]  # the job's own error
+        return value  # type: ignore[no-any-return]
+
+    async def _acquire(self) -> _Worker:
+        if self._closed:
+            raise ExtractError("the worker pool is closed")
+        self._reap()
+        if self._idle and not self._waiters:
+            worker = self._idle.pop()
+            self._busy.add(worker)
+            return worker
+        if len(self._idle) + len(self._busy) + self._starting < self.settings.workers:
+            return await self._spawn()
+        waiter: asyncio.Future[_Worker] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():  # handed a worker just now
+                self._release(waiter.result(), healthy=True)
+            raise
+
+    async def _spawn(self) -> _Worker:
+        self._starting += 1
+        worker = _Worker(self._ctx)
+        try:
+            await worker.start()
+        except BaseException:
+            worker.kill()
+            raise
         finally:
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.set()
+            self._starting -= 1
+        if self._closed:
+            worker.kill()
+            raise ExtractError("the worker pool is closed")
+        self._busy.add(worker)
+        return worker
+
+    def _release(self, worker: _Worker, *, healthy: bool) -> None:
+        """Back to the pool, or (dead, stuck or spent) replaced by the next one asked for."""
+        self._busy.discard(worker)
+        if self._closed:
+            worker.kill()
+            return
+        if not healthy:
+            worker.kill()
+            self.killed += 1
+            self._retired.append(worker)
+        elif worker.jobs >= self.settings.max_tasks_per_child:
+            worker.retire()
+            self.recycled += 1
+            self._retired.append(worker)
+        else:
+            while self._waiters:
+                waiter = self._waiters.popleft()
+                if not waiter.done():
+                    self._busy.add(worker)
+                    waiter.set_result(worker)
+                    return
+            self._idle.append(worker)
+            return
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        """A worker slot came free: start a worker for the first waiter still waiting."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                task = asyncio.ensure_future(self._spawn_for(waiter))
+                task.add_done_callback(_quiet)
+                return
+
+    async def _spawn_for(self, waiter: asyncio.Future[_Worker]) -> None:
+        try:
+            worker = await self._spawn()
+        except Exception as exc:
+            if not waiter.done():
+                waiter.set_exception(exc)
+            return
+        if waiter.done():  # its caller gave up meanwhile
+            self._release(worker, healthy=True)
+        else:
+            waiter.set_result(worker)
+
+    def _reap(self) -> None:
+        """Collect workers that have exited (no zombies), without waiting for any."""
+        self._retired = [w for w in self._retired if _running(w.proc)]
 
     def close(self) -> None:
-        """Stop the worker processes."""
-        if self._pool is not None:
-            # A worker stuck on a pathological page would otherwise hold up exit
-            # (Python joins pool workers at shutdown); Python < 3.14 has no public
-            # terminate, so reach for the processes the pool keeps.
-            workers = list(getattr(self._pool, "_processes", {}).values())
-            # A job half-written to a dead worker's pipe must not block exit either
-            # (the pool joins its queue's feeder thread).
-            call_queue = getattr(self._pool, "_call_queue", None)
-            if call_queue is not None:
-                call_queue.cancel_join_thread()
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            for worker in workers:
-                if worker.is_alive():
-                    worker.terminate()
-            self._pool, self._jobs = None, 0
+        """Kill every worker; jobs still waiting fail with ``ExtractError``."""
+        self._closed = True
+        for worker in [*self._idle, *self._retired]:
+            worker.kill()
+        for worker in self._busy:  # their calls read EOF, fail, and close the socket
+            worker.kill(keep_socket=True)
+        for worker in [*self._idle, *self._retired]:
+            with contextlib.suppress(AssertionError):
+                worker.proc.join(timeout=1)
+        self._idle.clear()
+        self._retired.clear()
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done() and not waiter.get_loop().is_closed():
+                waiter.set_exception(ExtractError("the worker pool is closed"))
+
+
+def _running(proc: BaseProcess) -> bool:
+    try:
+        return proc.is_alive()
+    except (AssertionError, ValueError):
+        return False
+
+
+def _quiet(task: asyncio.Future[None]) -> None:
+    if not task.cancelled():
+        task.exception()

@@ -2,7 +2,10 @@
 
 Call sites log ``log.info("alert_sent", extra={"chat_id": 1})``. Every line
 leaves through one formatter, which scrubs the bot token: httpx and PTB log
-request URLs, and Bot API URLs contain it.
+request URLs, and Bot API URLs contain it. Not everything is a log line, though:
+an uncaught exception's traceback, a warning or a library's ``print`` go straight
+to ``sys.stderr``/``sys.stdout`` (PTB's "The token `…` was rejected" did), so
+those streams are wrapped to scrub the same way.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import TextIO
 
 _TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
@@ -70,10 +75,39 @@ class JsonFormatter(_Redacting):
         return json.dumps(data, ensure_ascii=False, default=str)
 
 
+class RedactingStream:
+    """A text stream that scrubs what is written through it, then passes it on."""
+
+    def __init__(self, stream: TextIO, redact: Callable[[str], str]) -> None:
+        self.stream, self.redact = stream, redact
+
+    def write(self, text: str) -> int:
+        self.stream.write(self.redact(text))
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name: str) -> object:  # fileno, buffer, encoding, isatty, …
+        return getattr(self.stream, name)
+
+
+def _guard(stream: TextIO, redact: Callable[[str], str]) -> RedactingStream:
+    inner = stream.stream if isinstance(stream, RedactingStream) else stream
+    return RedactingStream(inner, redact)
+
+
 def setup_logging(
     level: str = "INFO", *, as_json: bool = False, secrets: tuple[str, ...] = ()
 ) -> None:
-    """Route every logger through one redacting handler on stderr."""
+    """Route every logger through one redacting handler on stderr; scrub both streams."""
+    scrubber = _Redacting(secrets)
+    sys.stdout = _guard(sys.stdout, scrubber.redact)  # type: ignore[assignment]
+    sys.stderr = _guard(sys.stderr, scrubber.redact)  # type: ignore[assignment]
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(secrets) if as_json else TextFormatter(secrets))
     root = logging.getLogger()

@@ -45,6 +45,8 @@ POLL_RESULTS = ("ok", "not_modified", "error")
 TEXT_SOURCES = ("page", "feed")
 # Deliverer outcomes other than "sent" (see bot/deliver.py).
 ALERT_FAILURES = ("flood_wait", "timeout", "network", "refused", "chat_gone")
+# What became of an item whose page could not be analysed (bot/pipeline/retries.py).
+UNANALYSED_OUTCOMES = ("retry", "given_up", "quarantined")
 # A cycle is a few seconds with quiet feeds and minutes with many new articles.
 CYCLE_BUCKETS = (0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600)
 
@@ -57,6 +59,7 @@ class Metrics:
         *,
         outbox_depth: Callable[[], float] | None = None,
         alerts_queued: Callable[[], float] | None = None,
+        store_writable: Callable[[], float] | None = None,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
@@ -77,6 +80,14 @@ class Metrics:
             registry=r,
         )
         self.matches = Counter("newsbot_matches", "Topic matches, by topic.", ["topic"], registry=r)
+        self.unanalysed = Counter(
+            "newsbot_items_unanalysed",
+            "Items whose page could not be analysed (deadline, worker crash, page unreachable), "
+            "by outcome: retried on a later poll, given up (recorded on the feed's text), or "
+            "quarantined (its page killed a worker twice).",
+            ["outcome"],
+            registry=r,
+        )
         self.alerts_sent = Counter("newsbot_alerts_sent", "Alerts delivered.", registry=r)
         self.alerts_failed = Counter(
             "newsbot_alerts_failed", "Alert delivery failures, by reason.", ["reason"], registry=r
@@ -89,6 +100,12 @@ class Metrics:
         self.alerts_queued = Gauge(
             "newsbot_alerts_queued",
             "Alerts queued for sending, now or after a retry back-off.",
+            registry=r,
+        )
+        self.store_writable = Gauge(
+            "newsbot_store_writable",
+            "1 while the database takes writes; 0 while it cannot (disk full, read-only, "
+            "unreachable), during which no alert is sent.",
             registry=r,
         )
         self.cycle_duration = Histogram(
@@ -109,10 +126,13 @@ class Metrics:
             self.articles_extracted.labels(source=source)
         for reason in ALERT_FAILURES:
             self.alerts_failed.labels(reason=reason)
+        for outcome in UNANALYSED_OUTCOMES:
+            self.unanalysed.labels(outcome=outcome)
         if outbox_depth is not None:
             self.outbox_depth.set_function(outbox_depth)
         if alerts_queued is not None:
             self.alerts_queued.set_function(alerts_queued)
+        self.store_writable.set_function(store_writable or (lambda: 1.0))
 
     def cycle_finished(self, seconds: float, at: float | None = None) -> None:
         """Record one finished cycle: its duration and when it ended."""
@@ -134,6 +154,8 @@ class Metrics:
             self.articles_extracted.labels(source=source).inc(n)
         for topic, n in report.by_topic.items():
             self.matches.labels(topic=topic).inc(n)
+        for outcome, n in report.unanalysed.items():
+            self.unanalysed.labels(outcome=outcome).inc(n)
         self.cycle_finished(seconds)
 
     def alert_result(self, result: str) -> None:

@@ -20,10 +20,12 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.analysis.feeds import probe_feed
 from bot.analysis.pool import WorkerPool
 from bot.app.health import check as check_health
 from bot.app.leader import Leadership
 from bot.app.metrics import Metrics, MetricsServer
+from bot.app.storewatch import CHECK_SECONDS, StoreWatch
 from bot.config.feeds import load_feeds
 from bot.config.settings import Settings
 from bot.core.errors import StartupError
@@ -86,9 +88,7 @@ class Service:
         self.store.feeds.sync(feeds.enabled())
         self.fetcher = Fetcher(s.fetch)
         self.workers = WorkerPool(s.extract)
-        recorder = (
-            DryRunRecorder() if self.dry_run else StoreRecorder(self.store, s.replica.id)
-        )
+        recorder = DryRunRecorder() if self.dry_run else StoreRecorder(self.store, s.replica.id)
         self.pipeline = Pipeline(
             s,
             self.store,
@@ -102,13 +102,15 @@ class Service:
         )
         sender: Sender = ConsoleSender()
         if not self.console:
-            self.telegram = TelegramFront(s, self.store, self.rules, self.fetcher, self._explain)
+            self.telegram = TelegramFront(s, self.store, self.rules, self._probe, self._explain)
             self.store.subs.sync_channels(s.telegram.channels)
             await self.telegram.open()  # getMe: a refused token is a StartupError
             sender = self.telegram.sender
+        self.watch = StoreWatch(self.store, self._tell_admins)
         self.metrics = Metrics(
             outbox_depth=lambda: self._outbox("pending", "held"),
             alerts_queued=lambda: self._outbox("pending"),
+            store_writable=lambda: float(self.watch.fault is None),
         )
         self.gate = GatedSender(sender)
         self.deliverer = Deliverer(
@@ -124,7 +126,9 @@ class Service:
             self.store.feeds.release_leases()
 
     async def close(self) -> None:
-        """Release everything ``open`` acquired."""
+        """Release everything ``open`` acquired (recording sends kept unrecorded, if it can)."""
+        if self.deliverer.unrecorded:
+            self.deliverer.catch_up()
         if self.telegram is not None:
             await self.telegram.close()
         await self.fetcher.aclose()
@@ -178,6 +182,14 @@ class Service:
             seconds=alerts.digest_check_seconds,
             **job,
         )
+        scheduler.add_job(
+            self.watch.check,
+            "interval",
+            seconds=CHECK_SECONDS,
+            id="store_watch",
+            max_instances=1,
+            coalesce=True,
+        )
         self._start_metrics()
         scheduler.add_job(
             self._prune,
@@ -208,6 +220,11 @@ class Service:
             await fn()
         except ShuttingDown:
             log.info("delivery_stopped_for_shutdown", extra={"job": name})
+        except Exception:
+            if self.store.fault is None:
+                raise
+            # The store stopped taking writes mid-job: the watch reports it, once.
+            log.warning("job_stopped", extra={"job": name, "reason": self.store.fault.describe()})
         except asyncio.CancelledError:
             if not self._stopping:
                 raise
@@ -238,12 +255,18 @@ class Service:
                 await asyncio.wait(set(self._jobs), timeout=ABANDON_WAIT)
         scheduler.shutdown(wait=False)
         self.leadership.release()  # another replica can lead at once
-        self.store.feeds.release_leases(self.settings.replica.id)  # abandoned feeds too
+        try:
+            self.store.feeds.release_leases(self.settings.replica.id)  # abandoned feeds too
+        except Exception as exc:  # the store failing: the leases simply run out
+            log.warning("leases_not_released", extra={"error": str(exc)})
         self._stop_metrics()
         log.info("service_stopped")
 
     def _outbox(self, *statuses: str) -> float:
-        counts = self.store.outbox.counts()
+        try:
+            counts = self.store.outbox.counts()
+        except Exception:  # a scrape during a database outage: unknown, not a failed scrape
+            return float("nan")
         return float(sum(counts.get(s, 0) for s in statuses))
 
     def _start_metrics(self) -> None:
@@ -252,7 +275,7 @@ class Service:
             return
         server = MetricsServer(
             self.metrics,
-            lambda: check_health(self.store, s.poll_interval_seconds),
+            lambda: check_health(self.store, s.poll_interval_seconds, self.watch.problem()),
             host=s.metrics_host,
             port=s.metrics_port,
         )
@@ -290,6 +313,9 @@ class Service:
             await self.deliverer.deliver_due()
 
     async def _cycle(self) -> None:
+        if self.store.fault is not None and not self.store.writable():
+            log.warning("cycle_skipped", extra={"reason": self.store.fault.describe()})
+            return  # nothing it found could be recorded; the heartbeat goes stale meanwhile
         await self.once(due_only=True)
 
     def _prune(self) -> None:
@@ -312,6 +338,10 @@ class Service:
         """Tell every admin something they must act on (best effort)."""
         if self.telegram is not None:
             self.telegram.tell_admins(text)
+
+    async def _probe(self, url: str) -> tuple[str, str, bool]:
+        """Admin ``/addfeed``: this service's fetcher fetches the feed, its workers parse it."""
+        return await probe_feed(url, self.fetcher, self.workers)
 
     async def _explain(self, url: str) -> tuple[Article, list[Verdict]]:
         """Admin ``/test``: this service's fetcher, workers and rules in force read one URL."""

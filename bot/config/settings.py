@@ -62,14 +62,16 @@ class FetchSettings(_Section):
     # connect time, on every redirect hop. Only these settings let some through.
     allow_private_addresses: bool = False
     allow_loopback: bool = False
-    # An HTTP(S) proxy for feeds and pages (e.g. http://proxy:3128). The proxy then
-    # makes the connections, so the SSRF guard vets each target's DNS answer just
-    # before every request and redirect hop instead.
+    # An HTTP(S) proxy for feeds and pages (e.g. http://proxy:3128); unset, the
+    # http_proxy, https_proxy, all_proxy and no_proxy variables are read as curl
+    # reads them (bot/ingest/proxies.py). The SSRF guard still resolves and vets each
+    # target and asks the proxy for a tunnel to that address (CONNECT, to ports 80
+    # and 443 alike), so names it cannot resolve are refused.
     proxy: str | None = None
 
 
 class ExtractSettings(_Section):
-    """The trafilatura process pool: bounded, and its workers are recycled."""
+    """The worker pool (feed parsing, extraction): bounded, deadlines per job, recycled."""
 
     workers: int = Field(2, ge=1, le=64)
     max_tasks_per_child: int = Field(200, ge=1)

@@ -13,6 +13,13 @@ in its own way:
   backoff for as long as it takes. A timeout may hide a message that did arrive:
   that is the one duplicate window Telegram's API leaves open.
 
+The store failing is handled apart: when Telegram accepted a message but the
+store cannot record it as sent (disk full, read-only, database gone), the
+message id is kept in memory and nothing more is sent until the store takes a
+write again; then the kept ids are recorded first. So a store failure alone
+never repeats an alert, and a crash during one repeats at most the sends that
+were in flight (``SEND_LANES``, one per chat), as any crash does.
+
 An optional ``on_result`` hook hears every attempt's outcome (for metrics):
 ``"sent"``, ``"flood_wait"``, ``"timeout"``, ``"network"``, ``"refused"``,
 ``"chat_gone"`` or ``"migrated"``.
@@ -37,7 +44,11 @@ from bot.store import Store
 from bot.store.outbox import PendingAlert
 
 log = logging.getLogger(__name__)
-SEND_LANES = 8  # chats sent to at once; Telegram takes ~0.1 s to answer each send
+# Chats sent to at once. Each lane is one chat with one send in flight, so a crash
+# repeats at most one alert per chat and SEND_LANES in all (the README's bound).
+# Eight keep Telegram's 30 messages/s with answers of up to ~270 ms; fewer would
+# cut that headroom for little gain, since the bound a subscriber sees is one.
+SEND_LANES = 8
 
 
 def round_robin(alerts: list[PendingAlert]) -> list[PendingAlert]:
@@ -79,6 +90,8 @@ class Deliverer:
         self._chat_ready: dict[int, float] = {}
         self._group_sent: dict[int, deque[float]] = {}  # answer times of recent group sends
         self._paused_until = 0.0
+        # Alerts Telegram accepted whose "sent" the store could not record: id -> message id.
+        self.unrecorded: dict[int, int] = {}
 
     def backoff(self, attempts: int) -> float:
         """Capped exponential backoff in seconds: 2, 4, 8 … up to ``retry_max_seconds``."""
@@ -93,14 +106,14 @@ class Deliverer:
         slow answer) never holds up the others, and the round ends when nothing
         is due.
         """
-        if self._lock.locked() or self._paused():
+        if self._lock.locked() or self._paused() or not self.catch_up():
             return 0
         async with self._lock:
             slots = asyncio.Semaphore(SEND_LANES)
             lanes: dict[int, asyncio.Task[int]] = {}
             sent, failure = 0, None
             while True:
-                if not self._paused() and failure is None:
+                if not self._paused() and failure is None and not self.unrecorded:
                     for chat, alerts in self._due_by_chat(limit, lanes).items():
                         lanes[chat] = asyncio.create_task(self._drain_chat(alerts, slots))
                 if not lanes:
@@ -116,6 +129,19 @@ class Deliverer:
                 raise failure
         return sent
 
+    def catch_up(self) -> bool:
+        """Record the kept sends first; False (send nothing) while the store cannot write."""
+        if self.store.fault is not None and not self.unrecorded and not self.store.writable():
+            return False
+        for alert_id, message_id in list(self.unrecorded.items()):
+            try:
+                self.store.outbox.mark_sent(alert_id, message_id)
+            except Exception:  # still not writable: keep them, send nothing
+                return False
+            del self.unrecorded[alert_id]
+            log.info("alert_sent_recorded_late", extra={"alert_id": alert_id})
+        return True
+
     def _due_by_chat(self, limit: int, busy: Collection[int]) -> dict[int, list[PendingAlert]]:
         lanes: dict[int, list[PendingAlert]] = {}
         for alert in round_robin(self.store.outbox.due(limit, skip_chats=busy)):
@@ -128,7 +154,7 @@ class Deliverer:
         for alert in alerts:
             await self._pace(alert.chat_id)
             async with slots:
-                if self._paused():  # a flood wait or an outage seen by another lane
+                if self._paused() or self.unrecorded:  # seen by another lane: stop too
                     break
                 try:
                     outcome = await self._send_one(alert)
@@ -210,7 +236,13 @@ class Deliverer:
                 "telegram_unavailable", extra={**extra, "error": str(exc), "retry_in": wait}
             )
             return "stop"
-        outbox.mark_sent(alert.id, message_id)
+        try:
+            outbox.mark_sent(alert.id, message_id)
+        except Exception as exc:  # the store failed after Telegram accepted: never resend
+            self.unrecorded[alert.id] = message_id
+            self._report("sent")
+            log.error("alert_sent_unrecorded", extra={**extra, "error": str(exc)})
+            return "stop"
         self._report("sent")
         log.info("alert_sent", extra=extra)
         return "sent"

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from bot.core.htmltext import cut_text
+from bot.core.htmltext import cut_html, cut_text, visible_length
 from bot.core.i18n import DEFAULT_LANGUAGE, Html, texts
 from bot.core.localtime import zone
+from bot.core.message import MESSAGE_LIMIT
 from bot.core.models import Article, Hit, TopicMatch
 from bot.delivery.snippet import snippet, snippet_line
 
@@ -29,6 +30,7 @@ TERM_CHARS = 60
 TOPIC_CHARS = 60
 TOPICS_SHOWN = 8
 OUTLETS_SHOWN = 10
+MIN_ALSO = 40  # visible characters worth an "also reported by" line
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +122,11 @@ def digest_line(article: Article, found: Sequence[TopicMatch]) -> str:
 
 
 def with_outlets(text: str, also: Sequence[tuple[str, str]], lang: str | None) -> str:
-    """An alert with its "also reported by" line: the other outlets, as links."""
+    """An alert with its "also reported by" line: the other outlets, as links.
+
+    Outlet names are anyone's to choose: the line is cut (never inside a tag or an
+    entity) to the room the alert leaves in one message, and left out if there is none.
+    """
     if not also:
         return text
     t = texts(lang)
@@ -129,4 +135,7 @@ def with_outlets(text: str, also: Sequence[tuple[str, str]], lang: str | None) -
     if more > 0:
         names.append(t.n("{n} more", "{n} more", more))
     line = t._("Also reported by: {outlets}", outlets=Html(", ".join(names)))
-    return f"{text}\n\n<i>{line}</i>"
+    room = MESSAGE_LIMIT - visible_length(text) - 2  # after the blank line
+    if room < MIN_ALSO:
+        return text
+    return f"{text}\n\n<i>{cut_html(line, room)}</i>"

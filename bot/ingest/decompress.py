@@ -11,11 +11,16 @@ milliseconds of work, whatever the load and long before any deadline.
 
 One content-coding layer at most: no server needs two, and each layer multiplies
 the ratio. Stacked layers and codings not in ``ACCEPT_ENCODING`` are refused.
+
+Decoding runs on the event loop, so it goes in steps of at most ``STEP`` bytes of
+output (a few milliseconds each): ``decode`` yields between steps and the fetcher
+lets other tasks run there, so inflating up to a 10 MB cap never holds the loop.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
 from typing import Protocol
 
 try:  # optional, as in httpx: ``br`` is only asked for when it can be decoded capped
@@ -28,6 +33,7 @@ BROTLI = brotli is not None and hasattr(brotli.Decompressor, "can_accept_more_da
 # What httpx itself sends (it adds ``br`` when brotli is installed), minus any coding
 # it would advertise that is not decoded capped here (``zstd``).
 ACCEPT_ENCODING = "gzip, deflate, br" if BROTLI else "gzip, deflate"
+STEP = 1 << 20  # bytes of output per decoding step (about 3 ms of zlib)
 
 
 class ContentCodingError(ValueError):
@@ -151,18 +157,24 @@ class CappedBody:
 
     def feed(self, raw: bytes) -> None:
         """Decode one raw chunk; raise ``BodyTooLarge`` as soon as the cap is passed."""
+        for _ in self.decode(raw):
+            pass
+
+    def decode(self, raw: bytes) -> Iterator[None]:
+        """``feed`` in steps of at most ``STEP`` bytes of output, yielding between them."""
         self._raw += len(raw)
         if self._raw > self.max_bytes:
             raise BodyTooLarge(f"body exceeds the cap of {self.max_bytes} bytes")
         data = raw
         while True:
             room = self.max_bytes - len(self._body) + 1  # one byte past the cap proves it
-            self._body += self._decoder.decode(data, room)
+            self._body += self._decoder.decode(data, min(room, STEP))
             if len(self._body) > self.max_bytes:
                 raise BodyTooLarge(f"decoded body exceeds the cap of {self.max_bytes} bytes")
             if not self._decoder.pending():
                 return
             data = b""
+            yield
 
     def result(self) -> bytes:
         """The decoded body so far (all of it once every chunk was fed)."""

@@ -6,7 +6,8 @@ enforced while streaming, on the raw bytes and on their decoding (which is ours,
 capped per call: bot.ingest.decompress), and a descriptive User-Agent.
 Politeness: a global bound on requests in flight, at most ``per_host_concurrency``
 per host, and ``per_host_interval_seconds`` between requests to one host. The SSRF
-guard (bot.ingest.netguard) vets every address at connect time, redirects included.
+guard (bot.ingest.netguard) vets every address at connect time, redirects included,
+through a proxy too (bot.ingest.proxies picks it, bot.ingest.tunnel pins the address).
 Feeds use conditional GET, so an unchanged feed costs a 304 and no parse.
 """
 
@@ -14,9 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -25,7 +29,17 @@ from bot.config.settings import FetchSettings
 from bot.core.errors import FetchError
 from bot.core.models import FetchResult
 from bot.ingest.decompress import ACCEPT_ENCODING, BodyTooLarge, CappedBody, ContentCodingError
-from bot.ingest.netguard import AllowPolicy, BlockedAddressError, GuardedBackend, guarded_transport
+from bot.ingest.netguard import (
+    AllowPolicy,
+    BlockedAddressError,
+    GuardedBackend,
+    GuardedTransport,
+    Resolver,
+    guarded_transport,
+    system_resolver,
+)
+from bot.ingest.proxies import describe, proxy_mounts
+from bot.ingest.tunnel import TunnelBackend
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +103,15 @@ class HostGate:
 class Fetcher:
     """One shared client, one global bound and per-host gates for every request."""
 
-    def __init__(self, settings: FetchSettings, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        settings: FetchSettings,
+        client: httpx.AsyncClient | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        resolver: Resolver = system_resolver,
+    ) -> None:
+        """``environ``: where proxy variables are read (the process's own by default)."""
         self.settings = settings
         policy = AllowPolicy(
             allow_private=settings.allow_private_addresses, allow_loopback=settings.allow_loopback
@@ -110,19 +132,9 @@ class Fetcher:
         }
         if client is not None:
             self.client = client
-        elif settings.proxy:
-            guard = GuardedBackend(policy)
-
-            async def vet(request: httpx.Request) -> None:  # runs for every redirect hop too
-                await guard.vetted(request.url.host, request.url.port or 443)
-
-            self.client = httpx.AsyncClient(
-                proxy=settings.proxy, limits=limits, event_hooks={"request": [vet]}, **common
-            )
         else:
-            self.client = httpx.AsyncClient(
-                transport=guarded_transport(policy, limits=limits), **common
-            )
+            mounts = proxy_mounts(settings.proxy, os.environ if environ is None else environ)
+            self.client = _client(policy, limits, mounts, resolver, common)
         self._slots = asyncio.Semaphore(settings.max_concurrency)
         self._hosts = HostGate(settings.per_host_concurrency, settings.per_host_interval_seconds)
 
@@ -220,6 +232,25 @@ class Fetcher:
             )
 
 
+def _client(
+    policy: AllowPolicy,
+    limits: httpx.Limits,
+    mounts: dict[str, str | None],
+    resolver: Resolver,
+    common: dict[str, Any],
+) -> httpx.AsyncClient:
+    """One guarded transport for direct connections and one per proxy, mounted by URL."""
+    direct = guarded_transport(policy, limits=limits, resolver=resolver)
+    tunnels: dict[str, GuardedTransport] = {}
+    for proxy in {p for p in mounts.values() if p}:
+        backend = TunnelBackend(proxy, GuardedBackend(policy, resolver))
+        tunnels[proxy] = guarded_transport(policy, limits=limits, backend=backend)
+    routes = {p: tunnels[proxy] if proxy else direct for p, proxy in mounts.items()}
+    if tunnels:
+        log.info("fetch_proxy", extra=describe(mounts))
+    return httpx.AsyncClient(transport=direct, mounts=routes, **common)
+
+
 async def _read_capped(resp: httpx.Response, url: str, max_bytes: int) -> bytes:
     """The body, decoded by us from the raw stream so that no chunk inflates past the cap."""
     declared = resp.headers.get("Content-Length", "")
@@ -230,7 +261,8 @@ async def _read_capped(resp: httpx.Response, url: str, max_bytes: int) -> bytes:
     try:
         body = CappedBody(resp.headers.get("Content-Encoding", ""), max_bytes)
         async for chunk in resp.aiter_raw():
-            body.feed(chunk)
+            for _ in body.decode(chunk):
+                await asyncio.sleep(0)  # other tasks run between decoding steps
     except BodyTooLarge as exc:
         raise FetchError(f"{url}: {exc}", kind="too_large") from None
     except ContentCodingError as exc:

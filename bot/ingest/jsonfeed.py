@@ -18,6 +18,7 @@ from urllib.parse import urljoin
 
 from bot.core.errors import ParseError
 from bot.core.models import Entry, ParsedFeed
+from bot.core.scrub import scrub
 from bot.ingest.identity import ItemFacts, document_keys, keyed
 from bot.ingest.legacy import any_key_identity, json_feed_v01_key, old_text
 from bot.ingest.text import MAX_TEXT, MAX_TITLE, html_to_text
@@ -79,14 +80,15 @@ def _id(raw: dict[str, Any]) -> str | None:
     ident = raw.get("id")
     if isinstance(ident, int | float) and not isinstance(ident, bool):
         ident = str(ident)  # the spec asks readers to coerce numeric ids
-    return ident.strip() if isinstance(ident, str) and ident.strip() else None
+    ident = scrub(ident).strip() if isinstance(ident, str) else ""
+    return ident or None
 
 
 def _link(raw: dict[str, Any], base_url: str) -> str:
     for field in ("url", "external_url"):
         value = raw.get(field)
-        if isinstance(value, str) and value.strip():
-            return urljoin(base_url, value.strip())
+        if isinstance(value, str) and scrub(value).strip():
+            return urljoin(base_url, scrub(value).strip())
     return ""
 
 

@@ -187,8 +187,9 @@ class GuardedBackend(AsyncNetworkBackend):
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """``httpx.AsyncHTTPTransport`` whose connections all go through ``GuardedBackend``.
 
-    No proxy and no Unix socket: a proxy would be vetted instead of the real target.
-    An ``httpx.AsyncClient`` given this as ``transport=`` also ignores proxy env vars.
+    No httpx proxy and no Unix socket: httpx's proxy support would have the proxy
+    resolve the target itself. ``backend`` replaces the direct connections, as
+    bot.ingest.tunnel's does to reach the vetted address through a proxy.
     """
 
     def __init__(
@@ -203,9 +204,10 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         local_address: str | None = None,
         socket_options: Iterable[SocketOption] | None = None,
         resolver: Resolver = system_resolver,
+        backend: AsyncNetworkBackend | None = None,
     ) -> None:
         ssl_context = httpx.create_ssl_context(verify=verify)
-        self.backend = GuardedBackend(allow, resolver)
+        self.backend = backend or GuardedBackend(allow, resolver)
         # Same construction as AsyncHTTPTransport (httpx 0.27/0.28), plus the backend.
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context,

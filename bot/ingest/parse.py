@@ -2,13 +2,16 @@
 
 feedparser treats a ``str`` or ``bytes`` argument as a URL or a file path, so the
 body is always handed over as ``io.BytesIO``: a feed can never make newsbot read
-a local file or fetch a URL on its own.
+a local file or fetch a URL on its own. Markup feedparser would choke on is
+refused first, and poisonous character references defused (bot.ingest.hostile);
+the pipeline runs all of this in a worker process, under a deadline.
 """
 
 from __future__ import annotations
 
 import calendar
 import io
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,11 +20,15 @@ import lxml.html
 
 from bot.core.errors import ParseError
 from bot.core.models import Entry, ParsedFeed
+from bot.core.scrub import scrub
+from bot.ingest.hostile import defuse_char_refs, refuse_pathological
 from bot.ingest.identity import ItemFacts, document_keys, is_http, keyed
 from bot.ingest.jsonfeed import looks_like_json_feed, parse_json_feed
 from bot.ingest.legacy import any_key_identity, old_text
 from bot.ingest.sniff import looks_like_html, non_latin_encoding
 from bot.ingest.text import MAX_TEXT, MAX_TITLE, html_to_text
+
+MAX_ENTRIES = 1000  # read from one document; the real-world corpus peaks at 138
 
 
 def _published(entry: Any) -> datetime | None:
@@ -41,11 +48,11 @@ def _link(raw: Any) -> str:
     feedparser puts an Atom entry's ``id`` in ``link`` when it has no link; a
     ``tag:`` id is no page to fetch or to show in an alert.
     """
-    link = (raw.get("link") or "").strip()
+    link = scrub(raw.get("link") or "").strip()
     if is_http(link):
         return link
     for candidate in raw.get("links") or []:
-        href = (candidate.get("href") or "").strip()
+        href = scrub(candidate.get("href") or "").strip()
         if candidate.get("rel", "alternate") == "alternate" and is_http(href):
             return href
     return ""
@@ -82,7 +89,7 @@ def _entries(raws: list[Any], legacy: bool) -> tuple[tuple[Entry, ...], int]:
     """
     kept = []
     for raw in raws:
-        entry, guid = _entry(raw, legacy), str(raw.get("id") or "").strip()
+        entry, guid = _entry(raw, legacy), scrub(str(raw.get("id") or "")).strip()
         if guid or entry.link or entry.title or entry.summary or entry.content:
             text = f"{entry.summary}\n{entry.content}"
             kept.append((ItemFacts(guid, entry.link, entry.title, text), entry))
@@ -104,9 +111,20 @@ def _not_a_feed(body: bytes, url: str, problem: object) -> ParseError:
     return ParseError(f"{url}: not a feed ({problem or 'unknown format'})")
 
 
-def _utf16_without_bom(body: bytes) -> bytes | None:
-    """UTF-8 for a UTF-16 document with neither BOM nor declaration (feedparser gives up)."""
-    codec = {b"\x00<": "utf-16-be", b"<\x00": "utf-16-le"}.get(body[:2])
+_UTF16 = {
+    b"\x00<": "utf-16-be",
+    b"<\x00": "utf-16-le",
+    b"\xfe\xff": "utf-16",
+    b"\xff\xfe": "utf-16",
+}
+
+
+def _from_utf16(body: bytes) -> bytes | None:
+    """UTF-8 for a UTF-16 document, so the checks before parsing can read its markup.
+
+    feedparser itself gives up on one with neither BOM nor declaration.
+    """
+    codec = _UTF16.get(body[:2])
     if codec is None:
         return None
     try:
@@ -156,10 +174,12 @@ def parse_feed(
     (``Entry.aliases``), for a feed's first poll after an upgrade.
     """
     if looks_like_json_feed(body, content_type):
-        return parse_json_feed(body, url, legacy=legacy)
-    transcoded = _utf16_without_bom(body)
+        return _capped(parse_json_feed(body, url, legacy=legacy))
+    transcoded = _from_utf16(body)
     if transcoded is not None:
         body, content_type = transcoded, "application/xml; charset=utf-8"
+    refuse_pathological(body, url)
+    body = defuse_char_refs(body)
     d = _feedparser(body, url, content_type)
     redecoded = _redecoded(body, d)
     if redecoded is not None:
@@ -172,12 +192,23 @@ def parse_feed(
     if empty:
         problems.append(f"{empty} empty item(s) skipped")
     warning = "; ".join(problems) or None
-    return ParsedFeed(
-        title=html_to_text(d.feed.get("title", ""), MAX_TITLE),
-        entries=entries,
-        warning=warning,
-        ttl_minutes=_ttl(d),
+    return _capped(
+        ParsedFeed(
+            title=html_to_text(d.feed.get("title", ""), MAX_TITLE),
+            entries=entries,
+            warning=warning,
+            ttl_minutes=_ttl(d),
+        )
     )
+
+
+def _capped(parsed: ParsedFeed) -> ParsedFeed:
+    """At most ``MAX_ENTRIES`` entries (the first: feeds list the newest first), and why."""
+    if len(parsed.entries) <= MAX_ENTRIES:
+        return parsed
+    note = f"{len(parsed.entries)} items listed, only the first {MAX_ENTRIES} read"
+    warning = f"{parsed.warning}; {note}" if parsed.warning else note
+    return replace(parsed, entries=parsed.entries[:MAX_ENTRIES], warning=warning)
 
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")

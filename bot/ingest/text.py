@@ -16,6 +16,8 @@ import re
 import lxml.etree
 import lxml.html
 
+from bot.core.scrub import scrub
+
 MAX_TITLE = 1000
 MAX_TEXT = 100_000
 _MARKUP = re.compile(r"<[A-Za-z/!?]")  # a tag, a comment or a declaration, not "x < y"
@@ -41,9 +43,10 @@ def html_to_text(value: str, limit: int = MAX_TEXT) -> str:
     """Plain text of an HTML fragment: tags stripped, entities decoded, whitespace collapsed."""
     if not value:
         return ""
+    value = scrub(value)
     for _ in range(_PASSES):
         decoded = _once(value)
         if decoded == value:
             break
         value = decoded
-    return " ".join(value.split())[:limit]
+    return " ".join(scrub(value).split())[:limit]  # unescaping may have made some

@@ -11,13 +11,11 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.analysis.page import read_job
-from bot.analysis.pagetext import decode_page, page_title
+from bot.analysis.page import read_source_job
 from bot.analysis.pool import WorkerPool
 from bot.core.errors import NewsbotError
 from bot.core.models import Article
 from bot.ingest.fetch import Fetcher
-from bot.ingest.sniff import looks_like_html
 from bot.rules.matcher import Matcher, Verdict
 
 MAX_HITS_SHOWN = 8
@@ -41,10 +39,7 @@ async def load_article(source: str, fetcher: Fetcher, workers: WorkerPool) -> Ar
             data = Path(source).read_bytes()  # noqa: ASYNC240 - a CLI, nothing else runs
         except OSError as exc:
             raise NewsbotError(f"{source}: cannot read: {exc.strerror}") from None
-    if not looks_like_html(data, content_type):
-        return Article(url, "", "", decode_page(data, content_type), source, None, "text")
-    bare = Article(url, page_title(data, content_type), "", "", source, None, "feed")
-    article, note = await workers.run(read_job, (bare, data, url, content_type))
+    article, note = await workers.run(read_source_job, (source, data, url, content_type))
     if note:
         raise NewsbotError(f"{source}: {note}")
     return article

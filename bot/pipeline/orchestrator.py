@@ -4,7 +4,8 @@ The stages of a cycle meet here: the scheduled job, ``newsbot once`` and the
 tests all run ``Pipeline.run_cycle``. Nothing is marked as seen
 until its article, matches and outbox rows are stored in the same transaction,
 and a feed's HTTP validators are saved only after all its new items are, so a
-crash at any point means re-work on the next cycle, never a lost alert.
+crash at any point means re-work on the next cycle, never a lost alert. An item
+whose page could not be analysed waits for a later poll (bot/pipeline/retries.py).
 An ``Observer`` (bot/pipeline/observer.py) hears of each step; by default, no one.
 """
 
@@ -17,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
+from bot.analysis.feeds import parse_in_worker
 from bot.analysis.page import Analysis, PageJob, RulesBlob, analyze, finish
-from bot.analysis.pool import WorkerPool
+from bot.analysis.pool import JobTimedOut, WorkerCrashed, WorkerPool
 from bot.config.settings import Settings
 from bot.core.clock import utcnow
 from bot.core.errors import ExtractError, FeedError, FetchError
@@ -28,20 +30,24 @@ from bot.core.message import Alert
 from bot.core.models import Article, Entry, FeedSource, TopicMatch
 from bot.delivery.render import View, digest_line, render_alert
 from bot.ingest.fetch import Fetcher
-from bot.ingest.parse import parse_feed
 from bot.pipeline.observer import Observer
 from bot.pipeline.outcomes import PollOutcomes
 from bot.pipeline.recorder import Recorder
 from bot.pipeline.report import CycleReport
+from bot.pipeline.retries import RETRY, Retries, Unanalysed, transient
 from bot.pipeline.schedule import Poll
 from bot.pipeline.stories import StoryGrouper
 from bot.rules.live import LiveRules
 from bot.store import Store
+from bot.store.faults import refused_value, store_fault
 
 log = logging.getLogger(__name__)
 CONSOLE_CHAT = 0
 LEASE_FLUSH_SECONDS = 1.0  # how long a polled feed may stay leased before its 304 is saved
-RECORDED, UNMATCHED, FAILED = "recorded", "unmatched", "failed"  # one item's outcome
+# One item's outcome; a DEFERRED item is tried again on the feed's next poll, a
+# SKIPPED one (refused by the store MAX_ATTEMPTS times) is recorded as seen only.
+RECORDED, UNMATCHED, FAILED = "recorded", "unmatched", "failed"
+DEFERRED, SKIPPED = "deferred", "skipped"
 OK, NOT_MODIFIED = "ok", "not_modified"  # one poll's outcome (or FAILED)
 
 
@@ -72,6 +78,7 @@ class Pipeline:
         self.matcher = rules.matcher
         self._rules = RulesBlob.of(self.matcher)  # what the workers match with
         self.outcomes = PollOutcomes(settings, recorder, notify)
+        self.retries = Retries(recorder)
         self.stories = StoryGrouper(store, recorder, settings.alerts.story_window_hours)
         self._cycle_done = asyncio.Condition()
 
@@ -79,8 +86,9 @@ class Pipeline:
         """Poll every enabled feed (or only those due); a failing feed never stops the others."""
         async with self._lock:
             report = CycleReport()
-            if self.rules.current() is not self.matcher:  # a valid rules edit takes effect here
-                self.matcher = self.rules.current()
+            latest = await self.rules.refresh()  # read and compiled off the loop
+            if latest is not self.matcher:  # a valid rules edit takes effect here
+                self.matcher = latest
                 self._rules = RulesBlob.of(self.matcher)
             try:
                 fetching = self.settings.fetch.max_concurrency
@@ -184,14 +192,26 @@ class Pipeline:
         try:
             outcome = await self.poll_feed(feed, report)
         except FeedError as exc:
-            self.outcomes.failed(feed, report, exc.kind, str(exc), exc.retry_after)
             log.warning(
                 "feed_failed", extra={"feed_url": feed.url, "kind": exc.kind, "error": str(exc)}
             )
+            self._failed(feed, report, exc.kind, str(exc), exc.retry_after)
         except Exception as exc:  # a bug in one feed's path must not stop the cycle
-            self.outcomes.failed(feed, report, "internal", repr(exc), None)
-            log.exception("feed_crashed", extra={"feed_url": feed.url})
+            fault = store_fault(exc)
+            if fault is not None:  # not the feed's doing: the store stopped taking writes
+                log.error("feed_not_recorded", extra={"feed_url": feed.url, "error": fault.detail})
+            else:
+                log.exception("feed_crashed", extra={"feed_url": feed.url})
+            self._failed(feed, report, "internal", repr(exc), None)
         self.observer.on_poll_end(feed, outcome, time.monotonic() - start)
+
+    def _failed(
+        self, feed: FeedSource, report: CycleReport, kind: str, error: str, wait: float | None
+    ) -> None:
+        try:
+            self.outcomes.failed(feed, report, kind, error, wait)
+        except Exception as exc:  # the store itself failing: the feed is simply polled again
+            log.error("feed_failure_not_recorded", extra={"feed_url": feed.url, "error": str(exc)})
 
     async def poll_feed(self, feed: FeedSource, report: CycleReport) -> str:
         """Fetch, parse and process one feed's new items: OK or NOT_MODIFIED."""
@@ -204,11 +224,14 @@ class Pipeline:
             self.outcomes.succeeded(feed, result, Poll(ok=True, cache_seconds=result.cache_seconds))
             return NOT_MODIFIED
         legacy = feed.legacy_keys  # first full poll since the identity rule changed
-        parsed = parse_feed(result.body, result.final_url, result.content_type, legacy=legacy)
+        parsed = await parse_in_worker(
+            self.workers, result.body, result.final_url, result.content_type, legacy=legacy
+        )
         self.observer.on_feed_parsed(feed, parsed)
         if parsed.warning:
             log.warning("feed_bozo", extra={"feed_url": feed.url, "warning": parsed.warning})
         triage = self.store.items.triage(feed.id, parsed.entries, legacy=legacy)
+        self.recorder.listed(feed, parsed.entries)  # still listed: never pruned
         if legacy:
             self.recorder.adopted(feed, triage.adopted)
         new = triage.new
@@ -222,7 +245,7 @@ class Pipeline:
             *(self._process_guarded(feed, e, report, lane) for e in new)
         )
         self.recorder.seen(
-            feed, [e for e, done in zip(new, outcomes, strict=True) if done == UNMATCHED]
+            feed, [e for e, done in zip(new, outcomes, strict=True) if done in (UNMATCHED, SKIPPED)]
         )
         if FAILED in outcomes:
             raise FeedError(
@@ -236,6 +259,8 @@ class Pipeline:
             cache_seconds=result.cache_seconds,
             ttl_minutes=parsed.ttl_minutes,
         )
+        if DEFERRED in outcomes:  # no validators: the next poll must see those items again
+            result = replace(result, etag=None, last_modified=None)
         self.outcomes.succeeded(feed, result, poll)
         return OK
 
@@ -260,8 +285,14 @@ class Pipeline:
             start, outcome = time.monotonic(), FAILED
             try:
                 outcome = await self.process_entry(feed, entry, report)
-            except Exception:  # retried next cycle, since nothing was recorded
-                log.exception("item_failed", extra={"feed_url": feed.url, "item_key": entry.key})
+            except Exception as exc:  # retried next cycle, since nothing was recorded
+                if refused_value(exc):  # this item's data: it must not fail the feed
+                    kept = self.retries.unstorable(feed, entry, exc) == RETRY
+                    outcome = DEFERRED if kept else SKIPPED
+                else:
+                    log.exception(
+                        "item_failed", extra={"feed_url": feed.url, "item_key": entry.key}
+                    )
             self.observer.on_item_end(feed, entry, outcome, time.monotonic() - start)
             return outcome
 
@@ -271,7 +302,14 @@ class Pipeline:
         Returns RECORDED, or UNMATCHED for an item the caller records as seen in one
         batch per feed (nothing to alert, so nothing to lose if that batch never lands).
         """
-        analysis = await self.analysis_for(feed, entry)
+        try:
+            analysis = await self.analysis_for(feed, entry)
+        except Unanalysed as exc:
+            analysis = finish(self.matcher, self._feed_text(feed, entry), exc.reason)
+            outcome = self.retries.decide(feed, entry, exc, bool(analysis.matches))
+            report.unanalysed[outcome] += 1
+            if outcome == RETRY:
+                return DEFERRED
         self.observer.on_analysis(entry, analysis)
         article, found = analysis.article, list(analysis.matches)
         if not found:
@@ -310,13 +348,9 @@ class Pipeline:
             out.append(Alert(chat.chat_id, rendered[view], view.lang, topics))
         return out
 
-    async def analysis_for(self, feed: FeedSource, entry: Entry) -> Analysis:
-        """The item's page, pre-filtered, extracted and matched in a worker.
-
-        Without a usable page (no link, fetch failed, worker crashed or timed out)
-        the feed's own text is matched instead.
-        """
-        base = Article(
+    @staticmethod
+    def _feed_text(feed: FeedSource, entry: Entry) -> Article:
+        return Article(
             url=entry.link,
             title=entry.title,
             summary=entry.summary,
@@ -326,14 +360,33 @@ class Pipeline:
             text_source="feed",
             language=feed.language,
         )
+
+    async def analysis_for(self, feed: FeedSource, entry: Entry) -> Analysis:
+        """The item's page, pre-filtered, extracted and matched in a worker.
+
+        Without a page (no link, a quarantined page, or one that cannot be fetched
+        for good) the feed's own text is matched instead. ``Unanalysed`` when it
+        might work on a later poll: the fetch failed for now, or the worker
+        timed out or crashed on it.
+        """
+        base = self._feed_text(feed, entry)
         if not entry.link.startswith(("http://", "https://")):
             return finish(self.matcher, base)
+        if self.recorder.quarantined(entry.link):
+            return finish(self.matcher, base, f"{entry.link}: quarantined")
         try:
             page = await self.fetcher.fetch_page(entry.link)
             self.observer.on_page_fetched(entry, page)
             job = PageJob(base, self._rules, page.body, page.final_url, page.content_type)
             analysis = await self.workers.run(analyze, job)
-        except (FetchError, ExtractError) as exc:
+        except FetchError as exc:
+            if transient(exc):
+                raise Unanalysed(entry.link, str(exc), killed=False) from None
+            log.debug("article_fallback", extra={"url": entry.link, "reason": str(exc)})
+            return finish(self.matcher, base)
+        except (JobTimedOut, WorkerCrashed) as exc:
+            raise Unanalysed(entry.link, f"{entry.link}: {exc}", killed=True) from None
+        except ExtractError as exc:
             log.debug("article_fallback", extra={"url": entry.link, "reason": str(exc)})
             return finish(self.matcher, base)
         if analysis.note:

@@ -44,6 +44,9 @@ class Recorder(Protocol):
     def adopted(self, feed: FeedSource, entries: Sequence[Entry]) -> None:
         """A legacy feed's items seen under older keys: store their new keys, once."""
 
+    def listed(self, feed: FeedSource, entries: Sequence[Entry]) -> None:
+        """The feed's document lists these entries now: keep them from being pruned."""
+
     def article(
         self,
         feed: FeedSource,
@@ -61,6 +64,17 @@ class Recorder(Protocol):
 
     def new_story(self, fingerprint: int) -> int | None:
         """A new story for an article no earlier outlet ran; its id, if stories are kept."""
+
+    def unanalysed(
+        self, feed: FeedSource, entry: Entry, url: str, reason: str, *, killed: bool
+    ) -> tuple[int, int]:
+        """The item's page could not be analysed: (its attempts, its page's worker kills)."""
+
+    def settled(self, feed: FeedSource, entry: Entry, state: str) -> None:
+        """The item is recorded without its page (given up, or its page quarantined)."""
+
+    def quarantined(self, url: str) -> bool:
+        """Is this page never to be analysed again?"""
 
     def flush(self, older_than: float = 0.0) -> None:
         """Write what is batched, if the oldest has waited ``older_than`` seconds."""
@@ -126,6 +140,10 @@ class StoreRecorder:
         """Store the new keys of items seen under older ones; the feed's old keys retire."""
         self.store.items.adopt(feed.id, entries)
 
+    def listed(self, feed: FeedSource, entries: Sequence[Entry]) -> None:
+        """Refresh what the feed still lists, so retention never forgets it."""
+        self.store.items.listed(feed.id, entries)
+
     def article(
         self,
         feed: FeedSource,
@@ -144,6 +162,20 @@ class StoreRecorder:
     def new_story(self, fingerprint: int) -> int | None:
         """Start a story for an article no earlier outlet ran."""
         return self.store.stories.create(fingerprint)
+
+    def unanalysed(
+        self, feed: FeedSource, entry: Entry, url: str, reason: str, *, killed: bool
+    ) -> tuple[int, int]:
+        """Count the failed attempt in the store, where it outlives a restart."""
+        return self.store.problems.note(feed.id, entry.key, url, reason, killed=killed)
+
+    def settled(self, feed: FeedSource, entry: Entry, state: str) -> None:
+        """Keep the reason the item is recorded without its page."""
+        self.store.problems.settle(feed.id, entry.key, state)
+
+    def quarantined(self, url: str) -> bool:
+        """Has this page killed its worker often enough?"""
+        return self.store.problems.quarantined(url)
 
     def cycle_done(self) -> None:
         """A cycle finished; the healthcheck reads this heartbeat."""
@@ -204,12 +236,29 @@ class DryRunRecorder:
     def adopted(self, feed: FeedSource, entries: Sequence[Entry]) -> None:
         """Nothing is remembered in a dry run."""
 
+    def listed(self, feed: FeedSource, entries: Sequence[Entry]) -> None:
+        """Nothing is remembered in a dry run."""
+
     def flush(self, older_than: float = 0.0) -> None:
         """Nothing was batched."""
 
     def new_story(self, fingerprint: int) -> int | None:
         """No story rows in a dry run."""
         return None
+
+    def unanalysed(
+        self, feed: FeedSource, entry: Entry, url: str, reason: str, *, killed: bool
+    ) -> tuple[int, int]:
+        """A dry run never waits for a later poll: show the item as it stands."""
+        print(f"- {url}: page not analysed ({reason}); the feed's text is used", file=self.out)
+        return sys.maxsize, 0
+
+    def settled(self, feed: FeedSource, entry: Entry, state: str) -> None:
+        """Nothing is remembered in a dry run."""
+
+    def quarantined(self, url: str) -> bool:
+        """No page is quarantined in a dry run's eyes."""
+        return False
 
     def cycle_done(self) -> None:
         """No heartbeat: a dry run is not the service."""

@@ -25,6 +25,8 @@ class CycleReport:
     alerts: int = 0
     by_source: Counter[str] = field(default_factory=Counter)  # stored articles by text_source
     by_topic: Counter[str] = field(default_factory=Counter)  # their topic matches by topic
+    # Items whose page could not be analysed, by outcome: retry, given_up, quarantined.
+    unanalysed: Counter[str] = field(default_factory=Counter)
 
     def stored(self, article: Article, found: list[TopicMatch], alerts: int) -> None:
         """Count one article this process stored, with its matches and alerts."""

@@ -58,7 +58,6 @@ class StoryIndex(Generic[StoryId]):
         return found[0]
 
 
-
 class StoryGrouper:
     """The story of each matched article: an earlier outlet's, or a new one.
 

@@ -11,11 +11,10 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-import yaml
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from bot.config.edit import edit_file
-from bot.config.yamlfile import line_map
+from bot.config.yamlfile import parse_text
 from bot.core.errors import ConfigError
 from bot.rules.file import parse_rules
 from bot.rules.model import TOPIC_ID, RuleSet, parse_pattern
@@ -37,7 +36,8 @@ def edit_rules(path: Path, change: Callable[[CommentedMap], None]) -> RuleSet:
     """Apply ``change`` to the rules file if the result is a valid rules file."""
 
     def check(text: str) -> RuleSet:
-        return parse_rules(yaml.safe_load(text), path, line_map(text))
+        data, lines = parse_text(text, path)
+        return parse_rules(data, path, lines)
 
     return edit_file(path, change, check)
 

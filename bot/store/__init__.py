@@ -1,7 +1,8 @@
 """The store: SQLAlchemy Core over SQLite (default) or PostgreSQL.
 
-One facade, one module per area: feeds, items (and articles), subscriptions and
-the outbox. Schema changes go through Alembic migrations, run at open time.
+One facade, one module per area: feeds, items (and articles), subscriptions,
+the outbox, and the items that could not be analysed. Schema changes go through
+Alembic migrations, run at open time.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from bot.core.clock import utcnow
 from bot.store.base import insert_ignore
 from bot.store.digests import DigestStore
 from bot.store.engine import create_engine, migrate
+from bot.store.faults import StoreFault, store_fault
 from bot.store.feedback import FeedbackStore
 from bot.store.feeds import FeedStore
 from bot.store.items import ItemStore
 from bot.store.outbox import Outbox
+from bot.store.problems import ProblemStore
 from bot.store.retention import prune
 from bot.store.schema import meta
 from bot.store.stories import StoryStore
@@ -26,10 +29,18 @@ from bot.store.subs import SubscriptionStore
 
 
 class Store:
-    """Everything newsbot keeps between runs."""
+    """Everything newsbot keeps between runs.
+
+    ``fault`` is set when a statement fails because the store cannot write (disk
+    full, read-only, unreachable: bot.store.faults) and cleared by the next write
+    that succeeds, whichever part of newsbot made it.
+    """
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self.fault: StoreFault | None = None
+        sa.event.listen(engine, "handle_error", self._failed)
+        sa.event.listen(engine, "after_execute", self._executed)
         self.feeds = FeedStore(engine)
         self.items = ItemStore(engine)
         self.subs = SubscriptionStore(engine)
@@ -37,6 +48,7 @@ class Store:
         self.digests = DigestStore(engine)
         self.stories = StoryStore(engine)
         self.feedback = FeedbackStore(engine)
+        self.problems = ProblemStore(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -48,6 +60,23 @@ class Store:
     def close(self) -> None:
         """Release pooled connections."""
         self.engine.dispose()
+
+    def _failed(self, context: sa.engine.ExceptionContext) -> None:
+        fault = store_fault(context.sqlalchemy_exception or context.original_exception)
+        if fault is not None:
+            self.fault = fault
+
+    def _executed(self, conn: sa.Connection, clause: object, *args: object) -> None:
+        if self.fault is not None and getattr(clause, "is_dml", False):
+            self.fault = None  # a write went through (a failing commit sets it again)
+
+    def writable(self) -> bool:
+        """Try one small write now; True if it worked (and the fault, if any, is gone)."""
+        try:
+            self.set_meta("store_probe_at", utcnow().isoformat())
+        except sa.exc.SQLAlchemyError:
+            return False
+        return True
 
     def set_meta(self, key: str, value: str) -> None:
         """Upsert a small piece of bookkeeping (e.g. the last good cycle)."""

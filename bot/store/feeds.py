@@ -18,6 +18,7 @@ from bot.store.schema import feeds
 class FeedHealth:
     """What ``/feeds`` shows: when a feed last worked and how it last failed."""
 
+    id: int
     name: str
     url: str
     last_success_at: object
@@ -220,6 +221,7 @@ class FeedStore:
             rows = conn.execute(sa.select(feeds).where(feeds.c.enabled).order_by(feeds.c.id))
             return [
                 FeedHealth(
+                    r.id,
                     r.name,
                     r.url,
                     as_utc(r.last_success_at),

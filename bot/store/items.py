@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -19,8 +19,12 @@ from bot.store.subs import note_skipped
 
 
 def key_hash(key: str) -> str:
-    """Item keys (GUIDs, URLs) can be long; store a fixed-size digest."""
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+    """Item keys (GUIDs, URLs) can be long; store a fixed-size digest.
+
+    ``surrogatepass``: a lone surrogate in a key (a broken feed) must cost nothing more
+    than an odd key, never the whole feed's triage.
+    """
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,9 @@ class Triage:
 
     new: list[Entry]
     adopted: list[Entry]
+
+
+LISTED_REFRESH = timedelta(days=1)  # how stale a listed item's seen_at may get
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +88,29 @@ class ItemStore:
             else:
                 new.append(e)
         return Triage(new, adopted)
+
+    def listed(self, feed_id: int, entries: Sequence[Entry]) -> None:
+        """The feed's document lists ``entries`` now: none of them may be pruned.
+
+        Their ``seen_at`` is refreshed when older than ``LISTED_REFRESH`` (so a feed
+        polled every minute costs one such write a day, not one a poll), and the
+        feed's ``listed_since`` says that every item listed was seen since then.
+        """
+        now = utcnow()
+        since = now - LISTED_REFRESH
+        hashes = sorted({key_hash(k) for e in entries for k in e.identity})
+        with self.engine.begin() as conn:
+            for start in range(0, len(hashes), 500):  # bounded IN lists
+                conn.execute(
+                    items.update()
+                    .where(
+                        items.c.feed_id == feed_id,
+                        items.c.key_hash.in_(hashes[start : start + 500]),
+                        items.c.seen_at < since,
+                    )
+                    .values(seen_at=now)
+                )
+            conn.execute(feeds.update().where(feeds.c.id == feed_id).values(listed_since=since))
 
     def adopt(self, feed_id: int, entries: Iterable[Entry]) -> None:
         """Store items seen under older keys under their new ones; the feed is then current."""
@@ -198,7 +228,7 @@ class ItemStore:
             article_id = conn.execute(
                 articles.insert().values(
                     item_id=item_id,
-                    url=article.url,
+                    url=article.url[:2048],  # the column's length (PostgreSQL enforces it)
                     title=article.title[:2000],
                     source=article.source[:200],
                     published_at=article.published,

@@ -8,9 +8,11 @@ its own topics), so what is stored is what is sent; the "also reported by" line
 and the buttons are added from the row at each send or edit.
 One row per chat and story: when another outlet runs the same story, the row
 gains an "also reported by" outlet, and a sent row is flagged ``needs_edit`` so
-the message is updated in place rather than a second alert sent. A crash between a
-successful send and ``mark_sent`` re-sends that one message on restart; that is the
-only duplicate window, and Telegram's API leaves no way to close it.
+the message is updated in place rather than a second alert sent. A crash between
+a successful send and ``mark_sent`` re-sends the messages then in flight (one per
+chat at most, bot/delivery/drain.py) on restart; Telegram's API leaves no way to
+close that window. A store that fails ``mark_sent`` without a crash re-sends
+nothing: the Deliverer keeps the send and records it once the store is back.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """Retention: prune what is old enough to forget, so the database stays bounded for months.
 
 Only finished rows go: delivered, failed, dropped or digested outbox rows; articles
-and matches no queued alert still needs; seen items older than any feed keeps them;
-stories no article refers to.
+and matches no queued alert still needs; seen items older than the cutoff that
+their feed no longer lists (one still listed is kept whatever its age, or the
+next poll would alert it again);
+stories no article refers to; item problems not touched since the cutoff.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from bot.store.schema import articles, items, matches, outbox, stories
+from bot.store.schema import articles, feeds, item_problems, items, matches, outbox, stories
 
 DONE = ("sent", "failed", "dropped", "digested")
 
@@ -38,8 +40,18 @@ def prune(engine: sa.Engine, cutoff: datetime) -> dict[str, int]:
             )
         ).rowcount
         referenced = sa.select(articles.c.item_id)
+        listed_since = (
+            sa.select(feeds.c.listed_since).where(feeds.c.id == items.c.feed_id).scalar_subquery()
+        )
         out["items"] = conn.execute(
-            items.delete().where(items.c.seen_at < cutoff, items.c.id.not_in(referenced))
+            items.delete().where(
+                items.c.seen_at < cutoff,
+                items.c.seen_at < listed_since,  # not in the feed's latest document (NULL: keep)
+                items.c.id.not_in(referenced),
+            )
+        ).rowcount
+        out["item_problems"] = conn.execute(
+            item_problems.delete().where(item_problems.c.last_at < cutoff)
         ).rowcount
         used = sa.select(articles.c.story_id).where(articles.c.story_id.is_not(None))
         used_outbox = sa.select(outbox.c.story_id).where(outbox.c.story_id.is_not(None))

@@ -36,6 +36,9 @@ feeds = sa.Table(
     sa.Column("lease_until", sa.DateTime(timezone=True)),
     # Items stored under an older identity rule: looked up by their old keys once more.
     sa.Column("legacy_keys", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Every item of the feed's latest full document was seen at or after this time:
+    # pruning keeps those (bot/store/retention.py). NULL: keep all its items.
+    sa.Column("listed_since", sa.DateTime(timezone=True)),
 )
 
 stories = sa.Table(
@@ -172,6 +175,26 @@ feedback_terms = sa.Table(
     sa.Column("term", sa.String(400), primary_key=True),
     sa.Column("text", sa.String(400), nullable=False),  # what the term hit, as written
     sa.Index("ix_feedback_terms_term", "topic_id", "term"),
+)
+
+# Items whose page could not be analysed (worker deadline or crash, page unreachable):
+# retried on later polls, then recorded on the feed's text with the reason kept here.
+item_problems = sa.Table(
+    "item_problems",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("feed_id", sa.Integer, sa.ForeignKey("feeds.id"), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False),
+    sa.Column("page_hash", sa.String(64), nullable=False),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # retrying, given_up, quarantined
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("kills", sa.Integer, nullable=False),  # times the page killed its worker
+    sa.Column("first_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("feed_id", "key_hash", name="uq_item_problems_feed_key"),
+    sa.Index("ix_item_problems_page", "page_hash"),
 )
 
 meta = sa.Table(

@@ -20,10 +20,9 @@ from bot.core.i18n import N_, Html, Texts, esc
 from bot.core.message import Keyboard
 from bot.core.models import Article, Hit
 from bot.delivery.render import clip, link
-from bot.ingest.fetch import Fetcher
 from bot.rules.matcher import Verdict
 from bot.telegram.adminfeedback import Reports
-from bot.telegram.adminfeeds import FeedAdmin, failure_words
+from bot.telegram.adminfeeds import FeedAdmin, Probe, failure_words
 from bot.telegram.adminrules import RulesAdmin
 from bot.telegram.commands import ChatUI
 from bot.telegram.conversation import Command, Conversation, Handler
@@ -61,10 +60,10 @@ def _hits_in_words(hits: tuple[Hit, ...], t: Texts) -> str:
 class AdminUI:
     """Handlers for admins only."""
 
-    def __init__(self, ui: ChatUI, settings: Settings, fetcher: Fetcher, explain: Explain) -> None:
+    def __init__(self, ui: ChatUI, settings: Settings, probe: Probe, explain: Explain) -> None:
         self.ui, self.settings, self.explain = ui, settings, explain
         self.store = ui.store
-        self.feed_admin = FeedAdmin(ui, settings, fetcher)
+        self.feed_admin = FeedAdmin(ui, settings, probe)
         self.rules_admin = RulesAdmin(ui, settings)
         self.reports = Reports(ui)
         ui.admin_menu = list(COMMANDS)

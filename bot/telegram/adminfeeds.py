@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -17,18 +17,20 @@ from bot.config.edit import edit_feeds
 from bot.config.feeds import load_feeds
 from bot.config.settings import Settings
 from bot.core.clock import utcnow
-from bot.core.errors import ConfigError, FeedError, NewsbotError
+from bot.core.errors import ConfigError, FeedError
+from bot.core.htmltext import cut_text
 from bot.core.i18n import N_, Html, Texts, esc
 from bot.core.message import Keyboard
 from bot.delivery.render import clip, link
-from bot.ingest.fetch import Fetcher
-from bot.ingest.parse import discover_feeds, parse_feed
 from bot.store.feeds import FeedHealth
+from bot.store.problems import FeedProblems
 from bot.telegram.commands import ChatUI
 from bot.telegram.conversation import Command, Conversation
 from bot.telegram.paging import nav_row, page_of, titled
 
 log = logging.getLogger(__name__)
+# /addfeed: (the feed's URL, its title, found through a web page?), read by the service.
+Probe = Callable[[str], Awaitable[tuple[str, str, bool]]]
 FEEDS_PER_PAGE = 10
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 KIND_WORDS = {
@@ -79,7 +81,42 @@ def span(since: datetime | None, t: Texts, now: datetime | None = None) -> str:
     return t.n("{n} day", "{n} days", seconds // 86400)
 
 
-def health_block(number: int, h: FeedHealth, t: Texts) -> str:
+STATE_WORDS = {
+    "retrying": N_("to be retried"),
+    "given_up": N_("given up"),
+    "quarantined": N_("quarantined"),
+}
+
+
+def unanalysed_words(found: FeedProblems | None, t: Texts) -> str:
+    """The feed's items whose page could not be analysed, in words ("" when none)."""
+    if found is None or found.last is None:
+        return ""
+    counts = []
+    if found.retrying:
+        counts.append(t.n("{n} item to retry", "{n} items to retry", found.retrying))
+    if found.settled:
+        counts.append(
+            t.n(
+                "{n} item recorded without its page",
+                "{n} items recorded without their page",
+                found.settled,
+            )
+        )
+    last = found.last
+    state = t._(STATE_WORDS.get(last.state, last.state))
+    why = t._(
+        "latest, {state} after {n} tries: {reason}",
+        state=state,
+        n=last.attempts,
+        reason=cut_text(last.reason, 200),
+    )
+    return "\n    ⚠️ " + "; ".join([*counts, why])
+
+
+def health_block(
+    number: int, h: FeedHealth, t: Texts, problems: FeedProblems | None = None
+) -> str:
     """One numbered feed: its name, its health in words, its address."""
     name = f"<b>{esc(clip(h.name, 80))}</b>"
     if h.consecutive_failures:
@@ -94,20 +131,25 @@ def health_block(number: int, h: FeedHealth, t: Texts) -> str:
             ago=ago(h.last_success_at, t),  # type: ignore[arg-type]
             items=t.n("{n} article", "{n} articles", h.items_seen),
         )
-    return f"{number}. {name} — {state}\n    {link(h.url, clip(h.url, 120))}"
+    address = link(h.url, clip(h.url, 120))
+    return f"{number}. {name} — {state}\n    {address}{unanalysed_words(problems, t)}"
 
 
 class FeedAdmin:
     """The feed list, for admins."""
 
-    def __init__(self, ui: ChatUI, settings: Settings, fetcher: Fetcher) -> None:
-        self.ui, self.settings, self.fetcher = ui, settings, fetcher
+    def __init__(self, ui: ChatUI, settings: Settings, probe: Probe) -> None:
+        self.ui, self.settings, self.probe = ui, settings, probe
         self.store = ui.store
 
     async def feeds_page(self, cmd: Command, page: int) -> tuple[str, Keyboard]:
         """One page of the numbered feed list."""
         t = self.ui.texts_for(cmd)
-        blocks = [health_block(n, h, t) for n, h in enumerate(self.store.feeds.health(), 1)]
+        problems = self.store.problems.by_feed()
+        blocks = [
+            health_block(n, h, t, problems.get(h.id))
+            for n, h in enumerate(self.store.feeds.health(), 1)
+        ]
         shown = page_of(blocks, page, most=FEEDS_PER_PAGE, empty=t._("No feeds configured."))
         text = titled("<b>" + t._("Feeds") + "</b>", shown, t)
         nav = nav_row(self.ui.signer, cmd.chat_id, "feeds", shown, t)
@@ -130,7 +172,7 @@ class FeedAdmin:
         given = " ".join(rest)
         async with conv.typing():
             try:
-                url, title, via_page = await self._probe(cmd.args[0])
+                url, title, via_page = await self.probe(cmd.args[0])
             except FeedError as exc:
                 log.info("feed_refused", extra={"feed_url": cmd.args[0], "error": str(exc)})
                 await conv.reply(t._("Refused: {why}.", why=failure_words(exc.kind, t)))
@@ -146,18 +188,6 @@ class FeedAdmin:
         if via_page:
             text += "\n" + t._("I found this feed through the web page you gave.")
         await conv.reply(text)
-
-    async def _probe(self, url: str) -> tuple[str, str, bool]:
-        """The feed's URL, its title, and whether it was found through a web page."""
-        result = await self.fetcher.fetch_feed(url)
-        try:
-            return result.final_url, parse_feed(result.body, result.final_url).title, False
-        except NewsbotError:
-            found = discover_feeds(result.body, result.final_url)
-            if not found:
-                raise
-        result = await self.fetcher.fetch_feed(found[0])
-        return result.final_url, parse_feed(result.body, result.final_url).title, True
 
     async def _save(self, conv: Conversation, t: Texts, change: Callable[[Any], None]) -> bool:
         try:

@@ -18,11 +18,10 @@ from bot.core.htmltext import split_html
 from bot.core.message import GROUP_PER_MINUTE, OVERALL_PER_SECOND
 from bot.delivery.buttons import AlertButtons
 from bot.delivery.senders import Sender
-from bot.ingest.fetch import Fetcher
 from bot.rules.live import LiveRules
 from bot.store import Store
 from bot.telegram.adapter import Routes, install
-from bot.telegram.admin import AdminUI, Explain
+from bot.telegram.admin import AdminUI, Explain, Probe
 from bot.telegram.alertpress import AlertPresses
 from bot.telegram.commands import ChatUI
 from bot.telegram.connect import connect
@@ -79,13 +78,13 @@ class TelegramFront:
     """
 
     def __init__(
-        self, settings: Settings, store: Store, rules: LiveRules, fetcher: Fetcher, explain: Explain
+        self, settings: Settings, store: Store, rules: LiveRules, probe: Probe, explain: Explain
     ) -> None:
         self.app = build_application(settings)
         signer = Signer(store.secret(CALLBACK_KEY))
         ui = ChatUI(store, rules, signer, settings.telegram.admins)
         prefs = PrefsUI(ui)
-        admin = AdminUI(ui, settings, fetcher, explain)
+        admin = AdminUI(ui, settings, probe, explain)
         self.alert_buttons = AlertButtons(
             store, signer, ui.topic_names, settings.telegram.translate_url
         )

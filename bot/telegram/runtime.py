@@ -125,7 +125,10 @@ class ChatRuntime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if self.app.updater.running:
-            await self.app.updater.stop()
+            try:
+                await self.app.updater.stop()
+            except TelegramError as exc:  # why polling ended (a revoked token): logged already
+                log.warning("telegram_polling_had_failed", extra={"error": str(exc)})
         if self.app.running:
             await self.app.stop()
         log.info("telegram_polling_stopped")

@@ -76,13 +76,13 @@ async def test_failing_feeds_do_not_stop_the_others_and_304_costs_no_parse(
 ) -> None:
     site = harness.site
     parsed: list[str] = []
-    real_parse = pipeline.parse_feed
+    real_parse = pipeline.parse_in_worker
 
-    def counting_parse(body: bytes, url: str, content_type: str = "", **options):
+    async def counting_parse(workers, body: bytes, url: str, content_type: str = "", **options):
         parsed.append(url)
-        return real_parse(body, url, content_type, **options)
+        return await real_parse(workers, body, url, content_type, **options)
 
-    monkeypatch.setattr(pipeline, "parse_feed", counting_parse)
+    monkeypatch.setattr(pipeline, "parse_in_worker", counting_parse)
     site.route("/good.xml", rss([]), etag='"g1"')
     site.route("/500.xml", "oops", status=500)
     site.route("/garbage.xml", b"\x00\x01 this is not xml at all {]", content_type="text/plain")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections import deque
+import threading
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -64,6 +65,9 @@ class FakeBotAPI(UpdateMethods, BotMethods, LoopbackServer):
         self._callback_answers: list[dict[str, Any]] = []
         self._faults: dict[str, deque[ApiError]] = {}
         self._down = False
+        self._holds: dict[str, threading.Event] = {}
+        self._waiting: Counter[str] = Counter()
+        self._delays: dict[str, float] = {}
         self._methods: dict[str, tuple[str, Callable[[dict[str, Any]], Any]]] = {
             name.lower(): (name, fn)
             for name, fn in {
@@ -104,6 +108,7 @@ class FakeBotAPI(UpdateMethods, BotMethods, LoopbackServer):
         match = _PATH.fullmatch(path)
         name = match[2] if match else path
         name = self._methods.get(name.lower(), (name, None))[0]
+        self._wait_if_held(name)
         try:
             params, parse_error = parse_params(content_type, body, query), None
         except ApiError as exc:
@@ -207,6 +212,45 @@ class FakeBotAPI(UpdateMethods, BotMethods, LoopbackServer):
             queue.extend(
                 ApiError(status, description, retry_after=retry_after) for _ in range(times)
             )
+
+    def hold(self, method: str) -> None:
+        """Calls of ``method`` wait unanswered (in flight, as the client sees it) until released."""
+        with self._cond:
+            self._holds.setdefault(method, threading.Event())
+
+    def release(self, method: str) -> None:
+        """Answer the held calls of ``method``, and every later one at once."""
+        with self._cond:
+            gate = self._holds.pop(method, None)
+        if gate is not None:
+            gate.set()
+
+    def waiting(self, method: str) -> int:
+        """How many calls of ``method`` are held right now."""
+        with self._cond:
+            return self._waiting[method]
+
+    def delay(self, method: str, seconds: float) -> None:
+        """Answer every call of ``method`` ``seconds`` late, as a distant server does."""
+        with self._cond:
+            self._delays[method] = seconds
+
+    def _wait_if_held(self, name: str) -> None:
+        with self._cond:
+            late = self._delays.get(name, 0.0)
+        if late:
+            self._stopping.wait(late)  # the server's latency, not a test wait
+        with self._cond:
+            gate = self._holds.get(name)
+            if gate is None:
+                return
+            self._waiting[name] += 1
+            self._cond.notify_all()
+        try:
+            gate.wait(60)
+        finally:
+            with self._cond:
+                self._waiting[name] -= 1
 
     def set_down(self, down: bool) -> None:
         """While down, every call answers 502 Bad Gateway (PTB: NetworkError)."""

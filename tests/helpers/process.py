@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import pytest
@@ -42,8 +42,11 @@ def wait_until(
 class Bot:
     """``newsbot ... run`` in a child process, its output in a log file per start."""
 
-    def __init__(self, harness: Harness) -> None:
-        self.harness = harness
+    def __init__(
+        self, harness: Harness, *, token: str = DEFAULT_TOKEN, wrap: Sequence[str] = ()
+    ) -> None:
+        """``wrap``: a command the bot runs under (``unshare … sh -c '…; exec "$@"'``)."""
+        self.harness, self.token, self.wrap = harness, token, list(wrap)
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
         self.log = harness.root / "bot-0.log"
@@ -52,11 +55,12 @@ class Bot:
         assert self.proc is None or self.proc.poll() is not None, "already running"
         self.starts += 1
         self.log = self.harness.root / f"bot-{self.starts}.log"
+        command = [sys.executable, "-m", "bot", "--config", str(self.harness.config), "run"]
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot", "--config", str(self.harness.config), "run"],
+                [*self.wrap, *command],
                 cwd=self.harness.root,
-                env=child_env(DEFAULT_TOKEN),
+                env=child_env(self.token),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,

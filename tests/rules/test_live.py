@@ -11,6 +11,7 @@ import pytest
 from bot.app.cli import main
 from bot.core.errors import ConfigError
 from bot.core.models import Article
+from bot.rules.edit import add_term, edit_rules
 from bot.rules.file import load_rules
 from bot.rules.live import LiveRules
 from bot.rules.matcher import Matcher
@@ -99,9 +100,7 @@ def test_regex_terms_and_explanations(tmp_path: Path) -> None:
 def test_test_rules_command_explains_a_file(tmp_path: Path, capsys) -> None:
     page = tmp_path / "a.txt"
     page.write_text("Proteste in Kirgisistan; Präsident Tokajew äußert sich.", encoding="utf-8")
-    assert (
-        main(["--config", str(ROOT / "config"), "test-rules", str(page)]) == 0
-    )
+    assert main(["--config", str(ROOT / "config"), "test-rules", str(page)]) == 0
     out = capsys.readouterr().out
     assert "MATCHED tokayev (Tokayev)" in out
     assert "body[35:42] 'Tokajew'" in out
@@ -124,5 +123,70 @@ async def test_running_bot_keeps_good_rules_tells_admins_and_takes_a_fix(
         assert "kazakhstan_unrest" in service.rules.matcher.rules.ids  # still the shipped rules
         write(rules, GOOD)
         done = service.pipeline.cycles
-        await service.pipeline.wait_cycles(done + 2)
+        # One cycle may have checked before the write; the next sees a fresh file and
+        # lets it settle (bot/rules/live.py); the one after reads it.
+        await service.pipeline.wait_cycles(done + 3)
         assert service.rules.matcher.rules.ids == ("kazakhstan", "tokayev")
+
+
+def torn(path: Path, text: str, at: int) -> None:
+    """Write ``text[:at]`` the way an editor saving in place is caught half-way."""
+    write(path, text[:at])
+
+
+async def test_a_file_caught_half_written_never_replaces_the_rules(tmp_path: Path) -> None:
+    """Found in issue 17: a torn hand-write was accepted as a smaller rule set."""
+    path = tmp_path / "rules.yaml"
+    write(path, GOOD)
+    live = LiveRules(path)
+    three = GOOD + "  - id: csto\n    name: CSTO\n    description: The alliance.\n    any: [OVKS]\n"
+    half = three.index("  - id: tokayev")  # the first topic only: valid on its own
+    torn(path, three, half)
+    assert (await live.refresh()).rules.ids == ("kazakhstan", "tokayev"), "not yet settled"
+    write(path, three)  # the editor finishes
+    assert (await live.refresh()).rules.ids == ("kazakhstan", "tokayev"), "a fresh version waits"
+    assert (await live.refresh()).rules.ids == ("kazakhstan", "tokayev", "csto")
+
+
+async def test_a_file_written_a_while_ago_goes_live_at_the_next_check(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    write(path, GOOD)
+    live = LiveRules(path)
+    path.write_text(GOOD.replace('"Tokaj*"', '"Tokayev"'), encoding="utf-8")
+    old = path.stat().st_mtime - 5
+    os.utime(path, (old, old))
+    assert "Tokayev" in str((await live.refresh()).rules.get("tokayev"))
+
+
+async def test_a_chat_edit_goes_live_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    write(path, GOOD)
+    live = LiveRules(path)
+    edit_rules(path, lambda doc: add_term(doc, "tokayev", "Tokayev"))
+    topic = (await live.refresh(now=True)).rules.get("tokayev")
+    assert topic is not None and "Tokayev" in [t.label for t in topic.any]
+
+
+def test_an_alias_bomb_is_refused_before_it_expands(tmp_path: Path) -> None:
+    """Found in issue 17: 597 bytes of YAML aliases took over 60 s and 1.2 GB to refuse."""
+    lines, previous = (
+        ['  a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]'],
+        "a",
+    )
+    for name in "bcdefghij":
+        lines.append(f"  {name}: &{name} [" + ", ".join([f"*{previous}"] * 9) + "]")
+        previous = name
+    text = "lists:\n" + "\n".join(lines) + "\n" + GOOD
+    assert len(text.encode()) < 1200  # a billion values, in about a kilobyte
+    path = tmp_path / "rules.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match="more than 100000 values"):
+        load_rules(path)
+
+
+def test_aliases_of_a_sensible_size_still_work(tmp_path: Path) -> None:
+    same = "  - id: president\n    name: President\n    description: Same.\n    any: *president\n"
+    text = GOOD.replace('any: ["Tokaj*"]', 'any: &president ["Tokaj*"]') + same
+    path = tmp_path / "rules.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert load_rules(path).ids[-1] == "president"

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from bot.core.clock import utcnow
 from bot.store import Store
-from bot.store.schema import articles, items, outbox
+from bot.store.schema import articles, feeds, items, outbox
 from tests.helpers.chat import enqueue
 
 
@@ -23,6 +23,8 @@ def test_prune_forgets_old_finished_rows_and_keeps_pending_ones(tmp_path) -> Non
     with store.engine.begin() as conn:
         for table, column in ((outbox, "created_at"), (articles, "created_at"), (items, "seen_at")):
             conn.execute(table.update().values({column: old}))
+        # The feed's document, read in full since, no longer lists those items.
+        conn.execute(feeds.update().values(listed_since=utcnow()))
     counts = store.prune(90)
     assert counts["outbox"] == 2 and counts["articles"] == 2 and counts["items"] == 2
     with store.engine.connect() as conn:
