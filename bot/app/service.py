@@ -44,6 +44,8 @@ from bot.rules.matcher import Verdict
 from bot.store import Store
 from bot.store.scratch import scratch_copy
 from bot.telegram.app import TelegramFront
+from bot.web.app import build_app
+from bot.web.server import ConsoleServer
 
 log = logging.getLogger(__name__)
 TICK_MAX_SECONDS = 30.0  # how often due feeds are looked for, at most
@@ -68,6 +70,7 @@ class Service:
         self.observer = observer  # the pipeline's hooks (benchmarks); None: no-op
         self.telegram: TelegramFront | None = None
         self.metrics_server: MetricsServer | None = None
+        self.web: ConsoleServer | None = None
         self._jobs: set[asyncio.Task] = set()
         self._stopping = False
 
@@ -191,6 +194,7 @@ class Service:
             coalesce=True,
         )
         self._start_metrics()
+        await self._start_web()
         scheduler.add_job(
             self._prune,
             "interval",
@@ -260,6 +264,9 @@ class Service:
         except Exception as exc:  # the store failing: the leases simply run out
             log.warning("leases_not_released", extra={"error": str(exc)})
         self._stop_metrics()
+        if self.web is not None:
+            await self.web.stop()
+            self.web = None
         log.info("service_stopped")
 
     def _outbox(self, *statuses: str) -> float:
@@ -286,6 +293,16 @@ class Service:
                 f"metrics server cannot listen on {s.metrics_host}:{s.metrics_port}: {exc} "
                 "(set metrics_port / NEWSBOT_METRICS_PORT to a free port, or unset it)"
             ) from exc
+
+    async def _start_web(self) -> None:
+        """The web console, unless ``web.port`` is 0 (or this is a console/dry run)."""
+        web = self.settings.web
+        if not web.port or self.console or self.dry_run:
+            return
+        app = build_app(self.store, self.settings, self.rules, self._probe)
+        server = ConsoleServer(app, web.host, web.port)
+        await server.start()
+        self.web = server
 
     def _stop_metrics(self) -> None:
         if self.metrics_server is not None:
@@ -322,6 +339,7 @@ class Service:
         if not self.leadership.held:
             return
         counts = self.store.prune(self.settings.retention_days)
+        counts["archive"] = self.store.archive.prune(self.settings.web.archive_days)
         log.info("store_pruned", extra=counts)
 
     def _topic_names(self) -> dict[str, str]:

@@ -146,6 +146,33 @@ class AlertSettings(_Section):
     story_window_hours: float = Field(72.0, gt=0)
 
 
+class WebSettings(_Section):
+    """The web console (bot/web): where it listens, the address admins' links use."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)  # 0: no console
+    # The console's address as the admin's browser reaches it (a reverse proxy's, say);
+    # /console builds its login links from it. None: http://host:port.
+    public_url: str | None = None
+    # How long recent articles (matched or not) are kept for the archive and "Try".
+    archive_days: float = Field(7.0, gt=0, le=90)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://")) or any(c in value for c in "?# "):
+            raise ValueError("must be an http(s) URL without query or fragment")
+        return value.rstrip("/")
+
+    @property
+    def base_url(self) -> str:
+        """Where the console's pages are, without a trailing slash."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return self.public_url or f"http://{host}:{self.port}"
+
+
 class Settings(BaseSettings):
     """Everything newsbot needs to know before it starts."""
 
@@ -176,6 +203,7 @@ class Settings(BaseSettings):
     extract: ExtractSettings = ExtractSettings()
     telegram: TelegramSettings = TelegramSettings()
     alerts: AlertSettings = AlertSettings()
+    web: WebSettings = WebSettings()
     # Things start-up should tell the operator (e.g. a database found at its old place).
     _notices: tuple[str, ...] = PrivateAttr(())
 

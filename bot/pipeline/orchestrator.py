@@ -313,6 +313,7 @@ class Pipeline:
         self.observer.on_analysis(entry, analysis)
         article, found = analysis.article, list(analysis.matches)
         if not found:
+            self.recorder.archived(feed, article)
             return UNMATCHED
         if article.language is None:
             article = replace(article, language=guess_language(article.body or article.summary))

@@ -7,6 +7,7 @@ methods either way, so a dry run walks exactly the code path of a real cycle.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -17,6 +18,8 @@ from bot.core.htmltext import terminal
 from bot.core.message import Alert
 from bot.core.models import Article, Entry, FeedSource, FetchResult, TopicMatch
 from bot.store import Store
+
+log = logging.getLogger(__name__)
 
 UNCHANGED_BATCH = 200
 
@@ -75,6 +78,9 @@ class Recorder(Protocol):
 
     def quarantined(self, url: str) -> bool:
         """Is this page never to be analysed again?"""
+
+    def archived(self, feed: FeedSource, article: Article) -> None:
+        """An article that matched nothing: kept a while for the console's "Try on past news"."""
 
     def flush(self, older_than: float = 0.0) -> None:
         """Write what is batched, if the oldest has waited ``older_than`` seconds."""
@@ -177,6 +183,13 @@ class StoreRecorder:
         """Has this page killed its worker often enough?"""
         return self.store.problems.quarantined(url)
 
+    def archived(self, feed: FeedSource, article: Article) -> None:
+        """Keep an unmatched article for the console (best effort: never fails the item)."""
+        try:
+            self.store.archive.add(feed.id, article)
+        except Exception as exc:  # the archive is a convenience; the item is still seen
+            log.warning("archive_failed", extra={"url": article.url, "error": str(exc)})
+
     def cycle_done(self) -> None:
         """A cycle finished; the healthcheck reads this heartbeat."""
         self.flush()
@@ -259,6 +272,9 @@ class DryRunRecorder:
     def quarantined(self, url: str) -> bool:
         """No page is quarantined in a dry run's eyes."""
         return False
+
+    def archived(self, feed: FeedSource, article: Article) -> None:
+        """Nothing is archived in a dry run."""
 
     def cycle_done(self) -> None:
         """No heartbeat: a dry run is not the service."""

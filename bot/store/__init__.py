@@ -13,13 +13,16 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from bot.core.clock import utcnow
+from bot.store.archive import ArchiveStore
 from bot.store.base import insert_ignore
+from bot.store.console import ConsoleQueries
 from bot.store.digests import DigestStore
 from bot.store.engine import create_engine, migrate
 from bot.store.faults import StoreFault, store_fault
 from bot.store.feedback import FeedbackStore
 from bot.store.feeds import FeedStore
 from bot.store.items import ItemStore
+from bot.store.logins import LoginStore
 from bot.store.outbox import Outbox
 from bot.store.problems import ProblemStore
 from bot.store.retention import prune
@@ -49,6 +52,9 @@ class Store:
         self.stories = StoryStore(engine)
         self.feedback = FeedbackStore(engine)
         self.problems = ProblemStore(engine)
+        self.archive = ArchiveStore(engine)
+        self.logins = LoginStore(engine)
+        self.console = ConsoleQueries(engine)
 
     @classmethod
     def open(cls, url: str) -> Store:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from bot.core.clock import utcnow
 from bot.core.message import Alert
 from bot.core.models import Article, Entry, TopicMatch
+from bot.store.archive import archive_row, insert_archived
 from bot.store.base import insert_ignore
 from bot.store.outbox import Outlet, enqueue_alerts
 from bot.store.schema import articles, feeds, items, matches
@@ -251,5 +252,6 @@ class ItemStore:
                 ],
             )
             enqueue_alerts(conn, article_id, story_id, Outlet(article.source, article.url), alerts)
+            insert_archived(conn, archive_row(feed_id, article, found, article_id, now))
             note_skipped(conn, [m.topic_id for m in found])
         return True

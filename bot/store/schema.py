@@ -203,3 +203,53 @@ meta = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
+
+# Recent articles, matched or not, for the console's archive and "Try on past news"
+# (kept for web.archive_days). Full-text search: archive_fts (SQLite FTS5, kept by
+# triggers) or a GIN expression index (PostgreSQL), both made by migration 0009.
+archive = sa.Table(
+    "archive",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("feed_id", sa.Integer, nullable=False),
+    sa.Column("article_id", sa.Integer),  # the alerted article (outbox rows), if it matched
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("language", sa.String(16)),
+    sa.Column("published_at", sa.DateTime(timezone=True)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("topics", sa.JSON, nullable=False),  # topic ids that matched
+    sa.Column("terms", sa.JSON, nullable=False),  # the texts the terms hit, for highlighting
+    sa.Column("matched", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Index("ix_archive_created", "created_at"),
+    sa.Index("ix_archive_matched_created", "matched", "created_at"),
+    sa.Index("ix_archive_feed_created", "feed_id", "created_at"),
+    sa.Index("ix_archive_article", "article_id"),
+)
+# PostgreSQL's full-text index (ix_archive_search, GIN over bot.store.archive.PG_DOCUMENT)
+# is an expression index: made by migration 0009 alone, as Alembic cannot compare those.
+
+
+archive_topics = sa.Table(
+    "archive_topics",
+    metadata,
+    sa.Column(
+        "archive_id", sa.Integer, sa.ForeignKey("archive.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("topic_id", sa.String(40), primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_archive_topics_topic", "topic_id", "created_at"),
+)
+
+# One-time console login links, stored as SHA-256 of the token (replicas share them).
+console_logins = sa.Table(
+    "console_logins",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("used_at", sa.DateTime(timezone=True)),
+)

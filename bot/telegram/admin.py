@@ -21,6 +21,7 @@ from bot.core.message import Keyboard
 from bot.core.models import Article, Hit
 from bot.delivery.render import clip, link
 from bot.rules.matcher import Verdict
+from bot.store.logins import LOGIN_TTL
 from bot.telegram.adminfeedback import Reports
 from bot.telegram.adminfeeds import FeedAdmin, Probe, failure_words
 from bot.telegram.adminrules import RulesAdmin
@@ -41,6 +42,7 @@ COMMANDS = [
     ("test", N_("Which topics one article matches: /test <url>")),
     ("stats", N_("Feeds, articles, chats and alerts in numbers")),
     ("feedback", N_("Alerts reported as not relevant")),
+    ("console", N_("A one-time login link to the web console")),
 ]
 REPORTS_PER_PAGE = 8
 # /test: the article at a URL and every verdict on it, read by the running service.
@@ -227,6 +229,25 @@ class AdminUI:
         ]
         await conv.reply("\n".join(lines))
 
+    async def console(self, cmd: Command, conv: Conversation) -> None:
+        """A one-time, short-lived login link to the web console (answered privately)."""
+        t = self.ui.texts_for(cmd)
+        web = self.settings.web
+        if not web.port or cmd.user_id is None:
+            await conv.reply(t._("The web console is off (web.port is 0 in settings.yaml)."))
+            return
+        token = self.store.logins.issue(cmd.user_id, LOGIN_TTL)
+        url = f"{web.base_url}/login?token={token}"
+        minutes = int(LOGIN_TTL.total_seconds() // 60)
+        log.info("console_link_issued", extra={"user_id": cmd.user_id})
+        await conv.reply(
+            t._(
+                "Your web console link, for one use within {n} minutes: {link}",
+                n=minutes,
+                link=Html(link(url, t._("open the console"))),
+            )
+        )
+
     def commands(self) -> dict[str, Handler]:
         """The admin commands, each refused to everyone but the admins."""
         handlers: dict[str, Handler] = {
@@ -240,5 +261,6 @@ class AdminUI:
             "test": self.test,
             "stats": self.stats,
             "feedback": self.reports.feedback,
+            "console": self.console,
         }
         return {name: self.admin_only(handlers[name]) for name, _ in COMMANDS}

@@ -10,14 +10,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
 
 from bot.config.edit import edit_feeds
 from bot.config.feeds import load_feeds
 from bot.config.settings import Settings
-from bot.core.clock import utcnow
 from bot.core.errors import ConfigError, FeedError
+from bot.core.feedwords import ago, failure_words, span
 from bot.core.htmltext import cut_text
 from bot.core.i18n import N_, Html, Texts, esc
 from bot.core.message import Keyboard
@@ -33,54 +32,6 @@ log = logging.getLogger(__name__)
 Probe = Callable[[str], Awaitable[tuple[str, str, bool]]]
 FEEDS_PER_PAGE = 10
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
-KIND_WORDS = {
-    "timeout": N_("the server did not answer in time"),
-    "deadline": N_("the download took too long"),
-    "network": N_("the server could not be reached"),
-    "redirects": N_("it redirects too often"),
-    "blocked_address": N_("its address is on a private network, which newsbot does not fetch"),
-    "url": N_("the address is not valid"),
-    "too_large": N_("it is too large"),
-    "encoding": N_("the server sends it in an encoding newsbot cannot read"),
-    "not_a_feed": N_("it is a web page that links to no feed"),
-    "parse": N_("it is not a valid RSS, Atom or JSON feed"),
-    "item": N_("some of its articles could not be read"),
-    "internal": N_("newsbot failed on it (the log says why)"),
-}
-
-
-def failure_words(kind: str | None, t: Texts) -> str:
-    """A feed error kind in words ("http_404" -> "the server answered 404: not found")."""
-    kind = kind or "internal"
-    if kind.startswith("http_") and kind[5:].isdigit():
-        return t._("the server answered HTTP {status}", status=int(kind[5:]))
-    return t._(KIND_WORDS.get(kind, KIND_WORDS["internal"]))
-
-
-def ago(moment: datetime | None, t: Texts, now: datetime | None = None) -> str:
-    """How long ago, in words: "5 min", "3 h", "2 days"."""
-    if moment is None:
-        return t._("never")
-    seconds = max(0, int(((now or utcnow()) - moment).total_seconds()))
-    if seconds < 60:
-        return t._("just now")
-    if seconds < 3600:
-        return t.n("{n} min ago", "{n} min ago", seconds // 60)
-    if seconds < 2 * 86400:
-        return t.n("{n} h ago", "{n} h ago", seconds // 3600)
-    return t.n("{n} day ago", "{n} days ago", seconds // 86400)
-
-
-def span(since: datetime | None, t: Texts, now: datetime | None = None) -> str:
-    """How long something has lasted: "3 h", "2 days"."""
-    seconds = max(60, int(((now or utcnow()) - (since or now or utcnow())).total_seconds()))
-    if seconds < 3600:
-        return t.n("{n} min", "{n} min", seconds // 60)
-    if seconds < 2 * 86400:
-        return t.n("{n} h", "{n} h", seconds // 3600)
-    return t.n("{n} day", "{n} days", seconds // 86400)
-
-
 STATE_WORDS = {
     "retrying": N_("to be retried"),
     "given_up": N_("given up"),
@@ -114,9 +65,7 @@ def unanalysed_words(found: FeedProblems | None, t: Texts) -> str:
     return "\n    ⚠️ " + "; ".join([*counts, why])
 
 
-def health_block(
-    number: int, h: FeedHealth, t: Texts, problems: FeedProblems | None = None
-) -> str:
+def health_block(number: int, h: FeedHealth, t: Texts, problems: FeedProblems | None = None) -> str:
     """One numbered feed: its name, its health in words, its address."""
     name = f"<b>{esc(clip(h.name, 80))}</b>"
     if h.consecutive_failures:

@@ -201,6 +201,8 @@ def write_override(root: Path) -> None:
                 "network_mode": "host",
                 "build": {"network": "host"},
                 "healthcheck": {"interval": "2s", "start_period": "60s"},
+                # Host networking: the console would take the host's port 8080.
+                "environment": {"NEWSBOT_WEB__PORT": "0"},
             }
         }
     }

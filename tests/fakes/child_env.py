@@ -10,7 +10,8 @@ PROXY_VARS = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
 
 
 def child_env(token: str) -> dict[str, str]:
-    """Ours without NEWSBOT_* or proxy settings (they would override the config), plus ``token``."""
+    """Ours without NEWSBOT_* or proxy settings (they would override the config), plus ``token``;
+    the web console off."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -21,5 +22,8 @@ def child_env(token: str) -> dict[str, str]:
         NO_PROXY="*",
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
         PYTHONUNBUFFERED="1",
+        # The web console is off in children unless a test asks for it (port 8080 is
+        # one per machine; replicas and parallel runs would fight over it).
+        NEWSBOT_WEB__PORT="0",
     )
     return env

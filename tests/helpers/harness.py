@@ -89,6 +89,7 @@ class Harness:
                 "error_backoff_max_seconds": 0.5,
             },
             "telegram": {"base_url": self.telegram.base_url, "poll_timeout_seconds": 1},
+            "web": {"port": 0},  # tests that want the console give it a free port
             "alerts": {
                 "deliver_interval_seconds": 0.1,
                 "retry_max_seconds": 1,
