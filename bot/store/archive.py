@@ -77,7 +77,7 @@ def archive_row(
 ) -> dict:
     """The archive row for one article (written with the article, or alone if unmatched)."""
     body = (article.body or article.summary or "")[:BODY_CAP]
-    terms = sorted({h.text for m in found for h in m.hits[:50]})[:100]
+    terms = sorted({h.text.casefold(): h.text for m in found for h in m.hits[:50]}.values())[:100]
     return {
         "feed_id": feed_id,
         "article_id": article_id,

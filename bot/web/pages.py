@@ -264,5 +264,5 @@ def _feed_row(f: Any, h: Any, sched: tuple | None, counts: list[int], t: Texts) 
         "next_poll": wait,
         "spark": sparkline(counts),
         "per_day": counts,
-        "items": sum(counts),
+        "total": sum(counts),
     }

@@ -91,6 +91,7 @@ async def test_feeds_page_health_and_edits_through_feeds_yaml(harness: Harness) 
             await web.get("/login", params={"token": token})
             page = (await web.get("/feeds")).text
             assert "Feed /feed.xml" in page and ">ok<" in page.replace("\n", "")
+            assert "0 in 7 days" in page
             csrf = _csrf(page)
             other = harness.site.url("/other.xml")
             added = await web.post("/feeds/add", data={"csrf": csrf, "url": other, "name": ""})
