@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.core.errors import ConfigError
-from bot.web.trial import TRY_LIMIT, check_rules, save_rules, text_hash, try_rules
+from bot.web.trial import TRY_LIMIT, Baseline, check_rules, save_rules, text_hash, try_rules
 
 log = logging.getLogger(__name__)
 MAX_RULES_BYTES = 2_000_000
@@ -26,6 +26,7 @@ MAX_RULES_BYTES = 2_000_000
 def routes(console: Any) -> list[Route]:
     """The editor's pages, bound to ``console``."""
     path = console.settings.rules_path
+    baseline = Baseline()
 
     def current_text() -> str:
         return path.read_text(encoding="utf-8")
@@ -59,7 +60,9 @@ def routes(console: Any) -> list[Route]:
         except ConfigError as exc:
             return page(request, text, base, error=str(exc))
         current = console.rules.matcher
-        result = await asyncio.to_thread(try_rules, current, edited, console.store.archive)
+        result = await asyncio.to_thread(
+            try_rules, current, edited, console.store.archive, baseline
+        )
         log.info(
             "rules_tried",
             extra={

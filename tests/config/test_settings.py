@@ -180,3 +180,22 @@ def test_a_missing_config_directory_is_a_clear_error(
     err = capsys.readouterr().err
     assert f"{tmp_path / 'nope'} not found" in err and "--config DIR" in err
     assert "Traceback" not in err
+
+
+def test_web_console_settings_are_checked_naming_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    defaults = load_settings(tmp_path).web
+    assert (defaults.host, defaults.port, defaults.archive_days) == ("127.0.0.1", 8080, 7.0)
+    assert defaults.base_url == "http://127.0.0.1:8080"
+    (tmp_path / "settings.yaml").write_text("web:\n  port: 0\n  public_url: https://n.example/c/\n")
+    web = load_settings(tmp_path).web
+    assert web.port == 0 and web.base_url == "https://n.example/c"
+    (tmp_path / "settings.yaml").write_text("web:\n  public_url: ftp://n.example\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(tmp_path)
+    assert "settings.yaml:2: web.public_url: must be an http(s) URL" in str(err.value)
+    (tmp_path / "settings.yaml").write_text("")
+    monkeypatch.setenv("NEWSBOT_WEB__PORT", "70000")
+    with pytest.raises(ConfigError, match="environment variable NEWSBOT_WEB__PORT"):
+        load_settings(tmp_path)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import timedelta
 
 import httpx
+import pytest
 
+from bot.core.errors import StartupError
 from bot.web.auth import COOKIE
+from bot.web.server import ConsoleServer
 from tests.fakes.telegram_api import DEFAULT_TOKEN
 from tests.helpers.harness import Harness
 from tests.web.console import ADMIN, USER, login_link, setup
@@ -111,3 +115,12 @@ def _csrf(page: str) -> str:
     marker = 'name="csrf" value="'
     start = page.index(marker) + len(marker)
     return page[start : page.index('"', start)]
+
+
+async def test_a_port_in_use_is_a_startup_error_naming_the_setting() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        with pytest.raises(StartupError, match=r"web.port / NEWSBOT_WEB__PORT"):
+            await ConsoleServer(object(), "127.0.0.1", port).start()
