@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -44,8 +45,9 @@ from bot.rules.matcher import Verdict
 from bot.store import Store
 from bot.store.scratch import scratch_copy
 from bot.telegram.app import TelegramFront
-from bot.web.app import build_app
-from bot.web.server import ConsoleServer
+
+if TYPE_CHECKING:
+    from bot.web.server import ConsoleServer
 
 log = logging.getLogger(__name__)
 TICK_MAX_SECONDS = 30.0  # how often due feeds are looked for, at most
@@ -70,7 +72,7 @@ class Service:
         self.observer = observer  # the pipeline's hooks (benchmarks); None: no-op
         self.telegram: TelegramFront | None = None
         self.metrics_server: MetricsServer | None = None
-        self.web: ConsoleServer | None = None
+        self.web: ConsoleServer | None = None  # the web console, while it listens
         self._jobs: set[asyncio.Task] = set()
         self._stopping = False
 
@@ -299,6 +301,11 @@ class Service:
         web = self.settings.web
         if not web.port or self.console or self.dry_run:
             return
+        # Imported only when on: Starlette, uvicorn and Jinja2 cost memory a bot without
+        # its console need not carry.
+        from bot.web.app import build_app
+        from bot.web.server import ConsoleServer
+
         app = build_app(self.store, self.settings, self.rules, self._probe)
         server = ConsoleServer(app, web.host, web.port)
         await server.start()

@@ -253,7 +253,10 @@ def test_service_runs_as_the_image_user_or_the_host_owner_of_state(
 def test_metrics_listen_on_all_interfaces_in_the_container(service: dict) -> None:
     host = str(service["environment"]["NEWSBOT_METRICS_HOST"])
     assert re.fullmatch(r"(\$\{NEWSBOT_METRICS_HOST:-)?0\.0\.0\.0\}?", host), host
-    assert "ports" not in service, "nothing is published by default (no authentication)"
+    # The metrics have no authentication: only the web console (which has) is published,
+    # and only on the host's loopback (README, "Web console").
+    assert service["ports"] == ["127.0.0.1:${NEWSBOT_WEB_HOST_PORT:-8080}:8080"]
+    assert service["environment"]["NEWSBOT_WEB__HOST"] == "${NEWSBOT_WEB__HOST:-0.0.0.0}"
 
 
 def test_shutdown_grace_fits_in_ten_seconds() -> None:
