@@ -55,6 +55,40 @@ def _text(rng: random.Random, words: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(words)).capitalize() + "."
 
 
+def _alerted(conn: sa.Connection, archive_id: int, row: dict) -> None:
+    """The matched article's item, article, match and a sent alert, as the pipeline stores them."""
+    item_id = conn.execute(
+        items.insert().values(
+            feed_id=row["feed_id"], key_hash=os.urandom(16).hex(), seen_at=row["created_at"]
+        )
+    ).inserted_primary_key[0]
+    aid = conn.execute(
+        articles.insert().values(
+            item_id=item_id,
+            url=row["url"],
+            title=row["title"],
+            source=row["source"],
+            text_source="page",
+            created_at=row["created_at"],
+            language=row["language"],
+        )
+    ).inserted_primary_key[0]
+    conn.execute(matches.insert().values(article_id=aid, topic_id=row["topics"][0], hits=[]))
+    conn.execute(
+        outbox.insert().values(
+            chat_id=100 + aid % 20,
+            article_id=aid,
+            text="alert",
+            status="sent",
+            attempts=1,
+            next_attempt_at=row["created_at"],
+            created_at=row["created_at"],
+            sent_at=row["created_at"],
+        )
+    )
+    conn.execute(archive.update().where(archive.c.id == archive_id).values(article_id=aid))
+
+
 def generate(store: Store, n: int, seed: int = 14) -> None:
     """``n`` archived articles over the last 7 days; every tenth matched, with an alert."""
     rng = random.Random(seed)
@@ -65,58 +99,22 @@ def generate(store: Store, n: int, seed: int = 14) -> None:
     now = utcnow()
     topics = list(TOPIC_TERMS)
     batch: list[dict] = []
-    extra: list[tuple[dict, str]] = []
 
     def flush() -> None:
         with store.engine.begin() as conn:
             conn.execute(archive.insert(), batch)
-            if extra:
-                first = conn.scalar(sa.select(sa.func.max(archive.c.id))) - len(batch) + 1
-                conn.execute(
-                    archive_topics.insert(),
-                    [
-                        {"archive_id": first + i, "topic_id": t, "created_at": row["created_at"]}
-                        for i, row in enumerate(batch)
-                        for t in row["topics"]
-                    ],
-                )
-                for row, topic in extra:
-                    item_id = conn.execute(
-                        items.insert().values(
-                            feed_id=row["feed_id"],
-                            key_hash=os.urandom(16).hex(),
-                            seen_at=row["created_at"],
-                        )
-                    ).inserted_primary_key[0]
-                    aid = conn.execute(
-                        articles.insert().values(
-                            item_id=item_id,
-                            url=row["url"],
-                            title=row["title"],
-                            source=row["source"],
-                            text_source="page",
-                            created_at=row["created_at"],
-                            language=row["language"],
-                        )
-                    ).inserted_primary_key[0]
-                    conn.execute(matches.insert().values(article_id=aid, topic_id=topic, hits=[]))
-                    conn.execute(
-                        outbox.insert().values(
-                            chat_id=100 + aid % 20,
-                            article_id=aid,
-                            text="alert",
-                            status="sent",
-                            attempts=1,
-                            next_attempt_at=row["created_at"],
-                            created_at=row["created_at"],
-                            sent_at=row["created_at"],
-                        )
-                    )
-                    conn.execute(
-                        archive.update().where(archive.c.url == row["url"]).values(article_id=aid)
-                    )
+            first = conn.scalar(sa.select(sa.func.max(archive.c.id))) - len(batch) + 1
+            topic_rows = [
+                {"archive_id": first + i, "topic_id": t, "created_at": row["created_at"]}
+                for i, row in enumerate(batch)
+                for t in row["topics"]
+            ]
+            if topic_rows:
+                conn.execute(archive_topics.insert(), topic_rows)
+            for i, row in enumerate(batch):
+                if row["topics"]:
+                    _alerted(conn, first + i, row)
         batch.clear()
-        extra.clear()
 
     for i in range(n):
         matched = i % 10 == 0
@@ -138,8 +136,6 @@ def generate(store: Store, n: int, seed: int = 14) -> None:
             "matched": matched,
         }
         batch.append(row)
-        if topic:
-            extra.append((row, topic))
         if len(batch) == 1000:
             flush()
     if batch:

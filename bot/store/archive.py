@@ -8,6 +8,7 @@ FTS5 on SQLite, a GIN index over the ``tsvector`` of title and text on PostgreSQ
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -20,6 +21,9 @@ from bot.store.schema import archive, archive_topics, outbox
 
 BODY_CAP = 8000  # characters of text kept per article: the disk budget (bench/RESULTS.md)
 PAGE_SIZE = 50
+COUNT_CAP = 10_000  # the archive page says "10,000+" beyond this: counting costs per row
+LANGUAGES_SECONDS = 300.0
+_FTS = sa.table("archive_fts", sa.column("rowid", sa.Integer))  # SQLite's FTS5 (0009)
 # What the GIN index of migration 0009 indexes: searches must use exactly this expression.
 PG_DOCUMENT = "to_tsvector('simple', coalesce(title, '') || ' ' || coalesce(body, ''))"
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -117,6 +121,7 @@ class ArchiveStore:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self._languages: tuple[float, list[str]] | None = None
 
     def add(self, feed_id: int, article: Article, found: Sequence[TopicMatch] = ()) -> None:
         """Archive an article that was not recorded with an alert (usually: matched nothing)."""
@@ -138,10 +143,10 @@ class ArchiveStore:
                 tsq=" & ".join(f"{w}:*" for w in words)
             )
             return query.where(match)
-        fts = sa.text("SELECT rowid FROM archive_fts WHERE archive_fts MATCH :q").bindparams(
-            q=fts_query(text)
-        )
-        return query.where(archive.c.id.in_(fts.columns(sa.column("rowid", sa.Integer))))
+        # A join, so FTS5 hands rows over newest (highest rowid) first and a page
+        # stops after PAGE_SIZE of them, however many articles a common word is in.
+        match = sa.text("archive_fts MATCH :q").bindparams(q=fts_query(text))
+        return query.select_from(archive.join(_FTS, _FTS.c.rowid == archive.c.id)).where(match)
 
     def _filtered(self, conn: sa.Connection, q: ArchiveQuery) -> sa.Select:
         query = sa.select(archive)
@@ -171,9 +176,12 @@ class ArchiveStore:
     def find(self, q: ArchiveQuery) -> list[ArchivedArticle]:
         """One page of the archive, newest first, with each row's deliveries and outlets."""
         with self.engine.connect() as conn:
-            query = self._filtered(conn, q).order_by(
-                archive.c.created_at.desc(), archive.c.id.desc()
-            )
+            query = self._filtered(conn, q)
+            if q.text.strip() and conn.dialect.name != "postgresql":
+                # Ids grow with created_at (rows are written as they are recorded).
+                query = query.order_by(_FTS.c.rowid.desc())
+            else:
+                query = query.order_by(archive.c.created_at.desc(), archive.c.id.desc())
             rows = conn.execute(query.limit(PAGE_SIZE).offset((max(q.page, 1) - 1) * PAGE_SIZE))
             found = [self._article(r) for r in rows]
             return self._with_deliveries(conn, found)
@@ -236,16 +244,21 @@ class ArchiveStore:
         return out
 
     def count(self, q: ArchiveQuery) -> int:
-        """How many archived articles the query finds."""
+        """How many archived articles the query finds, counted up to ``COUNT_CAP`` + 1."""
         with self.engine.connect() as conn:
-            sub = self._filtered(conn, q).with_only_columns(archive.c.id).subquery()
+            ids = self._filtered(conn, q).with_only_columns(archive.c.id)
+            sub = ids.limit(COUNT_CAP + 1).subquery()
             return conn.scalar(sa.select(sa.func.count()).select_from(sub)) or 0
 
     def languages(self) -> list[str]:
-        """The languages archived articles are in (for the filter)."""
-        query = sa.select(archive.c.language).where(archive.c.language.is_not(None)).distinct()
-        with self.engine.connect() as conn:
-            return sorted(conn.scalars(query))
+        """The languages archived articles are in (for the filter; a scan, so kept a while)."""
+        now = time.monotonic()
+        if self._languages is None or now - self._languages[0] > LANGUAGES_SECONDS:
+            query = sa.select(archive.c.language).where(archive.c.language.is_not(None))
+            with self.engine.connect() as conn:
+                found = sorted(conn.scalars(query.distinct()))
+            self._languages = (now, found)
+        return self._languages[1]
 
     def each(self, batch: int = 2000) -> Iterator[tuple[int, Article, tuple[str, ...]]]:
         """Every archived article as the rules read it, newest first (for "Try")."""

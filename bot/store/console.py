@@ -7,7 +7,7 @@ Each is one grouped query over indexed columns, so a page costs the same with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -50,19 +50,25 @@ class ConsoleQueries:
         self.engine = engine
 
     def items_per_day(self, days: int = 7) -> dict[int, dict[str, int]]:
-        """Archived articles per feed per day (the feeds page's sparklines)."""
-        since = utcnow() - timedelta(days=days)
+        """Archived articles per feed per day (the feeds page's sparklines).
+
+        One range count per day over the created_at index: no function per row.
+        """
+        out: dict[int, dict[str, int]] = {}
         with self.engine.connect() as conn:
-            day = _day(conn, archive.c.created_at).label("day")
-            query = (
-                sa.select(archive.c.feed_id, day, sa.func.count())
-                .where(archive.c.created_at >= since)
-                .group_by(archive.c.feed_id, day)
-            )
-            out: dict[int, dict[str, int]] = {}
-            for feed_id, d, n in conn.execute(query):
-                out.setdefault(feed_id, {})[d] = n
-            return out
+            for day in days_back(days):
+                start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+                query = (
+                    sa.select(archive.c.feed_id, sa.func.count())
+                    .where(
+                        archive.c.created_at >= start,
+                        archive.c.created_at < start + timedelta(days=1),
+                    )
+                    .group_by(archive.c.feed_id)
+                )
+                for feed_id, n in conn.execute(query):
+                    out.setdefault(feed_id, {})[day] = n
+        return out
 
     def schedule(self) -> dict[str, tuple[bool, datetime | None]]:
         """Per configured URL: enabled in the store, and its next poll."""

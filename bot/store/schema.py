@@ -223,7 +223,8 @@ archive = sa.Table(
     sa.Column("topics", sa.JSON, nullable=False),  # topic ids that matched
     sa.Column("terms", sa.JSON, nullable=False),  # the texts the terms hit, for highlighting
     sa.Column("matched", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.Index("ix_archive_created", "created_at"),
+    sa.Index("ix_archive_created", "created_at", "feed_id"),  # covers the per-day counts
+    sa.Index("ix_archive_language", "language"),
     sa.Index("ix_archive_matched_created", "matched", "created_at"),
     sa.Index("ix_archive_feed_created", "feed_id", "created_at"),
     sa.Index("ix_archive_article", "article_id"),

@@ -52,7 +52,8 @@ def upgrade() -> None:
         sa.Column('terms', sa.JSON, nullable=False),
         sa.Column('matched', sa.Boolean, nullable=False, server_default=sa.false()),
     )
-    op.create_index('ix_archive_created', 'archive', ['created_at'])
+    op.create_index('ix_archive_created', 'archive', ['created_at', 'feed_id'])
+    op.create_index('ix_archive_language', 'archive', ['language'])
     op.create_index('ix_archive_matched_created', 'archive', ['matched', 'created_at'])
     op.create_index('ix_archive_feed_created', 'archive', ['feed_id', 'created_at'])
     op.create_index('ix_archive_article', 'archive', ['article_id'])
