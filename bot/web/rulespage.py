@@ -20,49 +20,54 @@ from bot.core.errors import ConfigError
 from bot.web.trial import TRY_LIMIT, Baseline, check_rules, save_rules, text_hash, try_rules
 
 log = logging.getLogger(__name__)
-MAX_RULES_BYTES = 2_000_000
+MAX_RULES_CHARS = 2_000_000
 
 
-def routes(console: Any) -> list[Route]:
-    """The editor's pages, bound to ``console``."""
-    path = console.settings.rules_path
-    baseline = Baseline()
+class RulesPage:
+    """The editor of one console."""
 
-    def current_text() -> str:
-        return path.read_text(encoding="utf-8")
+    def __init__(self, console: Any) -> None:
+        self.console = console
+        self.path = console.settings.rules_path
+        self.baseline = Baseline()
 
-    def page(request: Request, text: str, base: str, **context: Any) -> Response:
-        status = 422 if context.get("error") else 200
-        return console.render(
+    def _current(self) -> str:
+        return self.path.read_text(encoding="utf-8")
+
+    def _page(self, request: Request, text: str, base: str, **context: Any) -> Response:
+        topics = [(t.id, t.name) for t in self.console.rules.matcher.rules.topics]
+        return self.console.render(
             request,
             "rules.html",
-            status=status,
+            status=422 if context.get("error") else 200,
             text=text,
             base=base,
-            limit=TRY_LIMIT,
-            topics=[(t.id, t.name) for t in console.rules.matcher.rules.topics],
+            limit=f"{TRY_LIMIT:,}",
+            topics=topics,
             **context,
         )
 
-    async def editor(request: Request) -> Response:
-        text = current_text()
-        return page(request, text, text_hash(text), saved=request.query_params.get("saved") == "1")
-
-    async def submitted(request: Request) -> tuple[str, str, str | None]:
+    @staticmethod
+    async def _submitted(request: Request) -> tuple[str, str]:
         form = await request.form()
-        text = str(form.get("rules", ""))[:MAX_RULES_BYTES].replace("\r\n", "\n")
-        return text, str(form.get("base", "")), None
+        text = str(form.get("rules", ""))[:MAX_RULES_CHARS].replace("\r\n", "\n")
+        return text, str(form.get("base", ""))
 
-    async def trial(request: Request) -> Response:
-        text, base, _ = await submitted(request)
+    async def editor(self, request: Request) -> Response:
+        """The file as it is now."""
+        text = self._current()
+        saved = request.query_params.get("saved") == "1"
+        return self._page(request, text, text_hash(text), saved=saved)
+
+    async def trial(self, request: Request) -> Response:
+        """The edit checked, then tried against the rules in force over the archive."""
+        text, base = await self._submitted(request)
         try:
-            edited = await asyncio.to_thread(check_rules, text, path)
+            edited = await asyncio.to_thread(check_rules, text, self.path)
         except ConfigError as exc:
-            return page(request, text, base, error=str(exc))
-        current = console.rules.matcher
-        result = await asyncio.to_thread(
-            try_rules, current, edited, console.store.archive, baseline
-        )
+            return self._page(request, text, base, error=str(exc))
+        current, archive = self.console.rules.matcher, self.console.store.archive
+        result = await asyncio.to_thread(try_rules, current, edited, archive, self.baseline)
         log.info(
             "rules_tried",
             extra={
@@ -71,33 +76,32 @@ def routes(console: Any) -> list[Route]:
                 "no_longer": result.no_longer_count,
             },
         )
-        return page(request, text, base, trial=result)
+        return self._page(request, text, base, trial=result)
 
-    async def save(request: Request) -> Response:
-        text, base, _ = await submitted(request)
-        if base != text_hash(current_text()):
-            return page(
-                request,
-                text,
-                base,
-                error=(
-                    f"{path.name} changed since you opened the editor, so nothing was saved. "
-                    "Copy your edit, reload the page, and apply it again."
-                ),
+    async def save(self, request: Request) -> Response:
+        """Write the edit if it is valid and the file is still the one it was made on."""
+        text, base = await self._submitted(request)
+        if base != text_hash(self._current()):
+            error = (
+                f"{self.path.name} changed since you opened the editor, so nothing was saved. "
+                "Copy your edit, reload the page, and apply it again."
             )
+            return self._page(request, text, base, error=error)
         try:
-            await asyncio.to_thread(save_rules, text, path)
+            await asyncio.to_thread(save_rules, text, self.path)
         except ConfigError as exc:
-            return page(request, text, base, error=str(exc))
-        await console.rules.refresh(now=True)
-        log.info(
-            "rules_saved_from_console", extra={"topics": len(console.rules.matcher.rules.topics)}
-        )
-        saved = current_text()
-        return page(request, saved, text_hash(saved), saved=True)
+            return self._page(request, text, base, error=str(exc))
+        matcher = await self.console.rules.refresh(now=True)
+        log.info("rules_saved_from_console", extra={"topics": len(matcher.rules.topics)})
+        saved = self._current()
+        return self._page(request, saved, text_hash(saved), saved=True)
 
+
+def routes(console: Any) -> list[Route]:
+    """The editor's pages, bound to ``console``."""
+    page = RulesPage(console)
     return [
-        Route("/rules", editor),
-        Route("/rules/try", trial, methods=["POST"]),
-        Route("/rules/save", save, methods=["POST"]),
+        Route("/rules", page.editor),
+        Route("/rules/try", page.trial, methods=["POST"]),
+        Route("/rules/save", page.save, methods=["POST"]),
     ]
