@@ -137,7 +137,10 @@ def test_a_full_disk_repeats_no_alert_and_is_reported(harness: Harness, bot: Bot
         return Path(f"/proc/{bot.proc.pid}/root") / disk.relative_to("/")
 
     def fill() -> None:
-        with open(inside() / "filler", "wb") as f:
+        # Unbuffered: a buffered file keeps the tail of a partial write and raises
+        # ENOSPC again when it is closed (whether it does depends on the free space
+        # left, i.e. on how large the database happens to be).
+        with open(inside() / "filler", "wb", buffering=0) as f:
             try:
                 while True:
                     f.write(bytes(1 << 16))

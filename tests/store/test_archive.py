@@ -80,3 +80,16 @@ def test_a_login_token_is_stored_hashed_and_spent_once(tmp_path) -> None:
         assert store.logins.spend("") is None
     finally:
         store.close()
+
+
+@pytest.mark.postgres
+def test_replicas_share_login_tokens_and_the_session_key(pg_url: str) -> None:
+    one, two = Store.open(pg_url), Store.open(pg_url)
+    try:
+        assert one.secret("console_session_key") == two.secret("console_session_key")
+        token = one.logins.issue(700)
+        assert two.logins.spend(token) == 700  # issued by one replica, used on another
+        assert one.logins.spend(token) is None
+    finally:
+        one.close()
+        two.close()
