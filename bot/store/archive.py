@@ -1,52 +1,27 @@
 """Recent articles, matched or not, for the console's archive and "Try on past news".
 
 Each row keeps what the rules read (title and text, capped at ``BODY_CAP``) plus
-what matched. Search uses the database's own full-text index (migration 0009):
-FTS5 on SQLite, a GIN index over the ``tsvector`` of title and text on PostgreSQL.
+what matched. Search uses the database's own full-text index (bot.store.fulltext).
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.selectable import Join
 
 from bot.core.clock import as_utc, utcnow
 from bot.core.models import Article, TopicMatch
+from bot.store.fulltext import FTS, has_words, search
 from bot.store.schema import archive, archive_topics, outbox
 
 BODY_CAP = 8000  # characters of text kept per article: the disk budget (bench/RESULTS.md)
 PAGE_SIZE = 50
 COUNT_CAP = 10_000  # the archive page says "10,000+" beyond this: counting costs per row
 LANGUAGES_SECONDS = 300.0
-_FTS = sa.table("archive_fts", sa.column("rowid", sa.Integer))  # SQLite's FTS5 (0009)
-
-
-class _CrossJoin(Join):
-    """``archive_fts CROSS JOIN archive``: SQLite then keeps FTS5 as the outer loop.
-
-    With a plain JOIN the planner may scan archive and run the MATCH once per row
-    (a second for a rare word over 100,000 articles); CROSS JOIN fixes the order.
-    """
-
-    inherit_cache = True
-
-
-@compiles(_CrossJoin, "sqlite")
-def _cross_join(element: _CrossJoin, compiler: Any, **kw: Any) -> str:
-    return compiler.visit_join(element, **kw).replace(" JOIN ", " CROSS JOIN ", 1)
-
-
-# What the GIN index of migration 0009 indexes: searches must use exactly this expression.
-PG_DOCUMENT = "to_tsvector('simple', coalesce(title, '') || ' ' || coalesce(body, ''))"
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,11 +106,6 @@ def insert_archived(conn: sa.Connection, row: dict) -> None:
         )
 
 
-def fts_query(text: str) -> str:
-    """User words as an FTS5 query: each word a quoted prefix term, all required."""
-    return " ".join(f'"{w}"*' for w in _WORD.findall(text)[:20])
-
-
 class ArchiveStore:
     """The archive: add, search, list, prune; read by the console."""
 
@@ -155,20 +125,6 @@ class ArchiveStore:
         with self.engine.begin() as conn:
             conn.execute(archive_topics.delete().where(archive_topics.c.archive_id.in_(old)))
             return conn.execute(archive.delete().where(archive.c.created_at < cutoff)).rowcount
-
-    def _search(self, conn: sa.Connection, query: sa.Select, text: str) -> sa.Select:
-        if conn.dialect.name == "postgresql":
-            words = [w.replace("'", "") for w in _WORD.findall(text)[:20]]
-            match = sa.text(f"{PG_DOCUMENT} @@ to_tsquery('simple', :tsq)").bindparams(
-                tsq=" & ".join(f"{w}:*" for w in words)
-            )
-            return query.where(match)
-        # A join, so FTS5 hands rows over newest (highest rowid) first and a page
-        # stops after PAGE_SIZE of them, however many articles a common word is in.
-        match = sa.text("archive_fts MATCH :q").bindparams(q=fts_query(text))
-        return query.select_from(_CrossJoin(_FTS, archive, _FTS.c.rowid == archive.c.id)).where(
-            match
-        )
 
     def _filtered(self, conn: sa.Connection, q: ArchiveQuery) -> sa.Select:
         query = sa.select(archive)
@@ -191,8 +147,8 @@ class ArchiveStore:
             query = query.where(
                 archive.c.created_at >= start, archive.c.created_at < start + timedelta(days=1)
             )
-        if q.text.strip() and _WORD.search(q.text):
-            query = self._search(conn, query, q.text)
+        if q.text.strip() and has_words(q.text):
+            query = search(conn, query, q.text)
         return query
 
     def find(self, q: ArchiveQuery) -> list[ArchivedArticle]:
@@ -201,7 +157,7 @@ class ArchiveStore:
             query = self._filtered(conn, q)
             if q.text.strip() and conn.dialect.name != "postgresql":
                 # Ids grow with created_at (rows are written as they are recorded).
-                query = query.order_by(_FTS.c.rowid.desc())
+                query = query.order_by(FTS.c.rowid.desc())
             else:
                 query = query.order_by(archive.c.created_at.desc(), archive.c.id.desc())
             rows = conn.execute(query.limit(PAGE_SIZE).offset((max(q.page, 1) - 1) * PAGE_SIZE))

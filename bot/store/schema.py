@@ -229,7 +229,7 @@ archive = sa.Table(
     sa.Index("ix_archive_feed_created", "feed_id", "created_at"),
     sa.Index("ix_archive_article", "article_id"),
 )
-# PostgreSQL's full-text index (ix_archive_search, GIN over bot.store.archive.PG_DOCUMENT)
+# PostgreSQL's full-text index (ix_archive_search, GIN over bot.store.fulltext.PG_DOCUMENT)
 # is an expression index: made by migration 0009 alone, as Alembic cannot compare those.
 
 

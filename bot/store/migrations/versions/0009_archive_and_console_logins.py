@@ -74,7 +74,7 @@ def upgrade() -> None:
         sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
     )
     if op.get_bind().dialect.name == 'postgresql':
-        # An expression index: queries use exactly this expression (bot/store/archive.py).
+        # An expression index: queries use exactly this expression (bot/store/fulltext.py).
         op.execute(f"CREATE INDEX ix_archive_search ON archive USING GIN ({PG_DOCUMENT})")
     else:
         for statement in SQLITE_FTS:
