@@ -95,6 +95,12 @@ async def test_log_in_search_edit_try_save_and_see_the_rule_live(harness: Harnes
             live = await page.locator("#archive").inner_text()
             assert "Storm warning for Riga" in live and f"chat {CHAT}: sent" in live
             await page.goto(f"http://127.0.0.1:{port}/topics")
-            await page.wait_for_function("document.querySelector('#topics-chart').width > 0")
+            # The vendored Chart.js drew the chart: one data set per topic, 30 days each.
+            await page.wait_for_function("window.Chart && Chart.getChart('topics-chart')")
+            drawn = await page.evaluate(
+                "(() => { const c = Chart.getChart('topics-chart').data;"
+                " return [c.labels.length, c.datasets.map(d => d.label)]; })()"
+            )
+            assert drawn == [30, ["CSTO", "Weather"]]
         finally:
             await browser.close()
