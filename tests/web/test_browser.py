@@ -2,8 +2,10 @@
 
 Logs in through a /console link from the fake Bot API, searches the archive,
 edits a rule, tries it on past news, saves it and sees it live. The screenshots
-it takes are the README's (docs/console/). Never a browser Playwright downloads:
-without /usr/bin/chromium (``apt-get install chromium``; .ci/run does) it skips.
+it takes go to pytest's temporary folder; with NEWSBOT_SCREENSHOTS=docs/console
+they become the README's (so a plain test run leaves the checkout clean). Never a
+browser Playwright downloads: without /usr/bin/chromium (``apt-get install chromium``;
+.ci/run does) it skips.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from tests.helpers.harness import ROOT, Harness
 from tests.web.console import RULES, STORIES, archived, login_link, serve_stories, setup_news
 
 CHROMIUM = Path(os.environ.get("NEWSBOT_TEST_CHROMIUM", "/usr/bin/chromium"))
-SHOTS = ROOT / "docs" / "console"
+SHOTS_TO = os.environ.get("NEWSBOT_SCREENSHOTS")  # e.g. docs/console, to refresh the README's
 CHAT = 901
 
 pytestmark = pytest.mark.slow
@@ -37,9 +39,12 @@ def _browser_or_skip() -> object:
     return async_playwright
 
 
-async def test_log_in_search_edit_try_save_and_see_the_rule_live(harness: Harness) -> None:
+async def test_log_in_search_edit_try_save_and_see_the_rule_live(
+    harness: Harness, tmp_path: Path
+) -> None:
     async_playwright = _browser_or_skip()
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    shots = ROOT / SHOTS_TO if SHOTS_TO else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
     port = setup_news(harness)
     async with harness.running() as service, async_playwright() as pw:  # type: ignore[operator]
         await service.pipeline.wait_cycles(1)
@@ -63,11 +68,11 @@ async def test_log_in_search_edit_try_save_and_see_the_rule_live(harness: Harnes
             assert "troops leave Almaty" in await rows.first.inner_text()
             assert await rows.first.locator("mark").first.inner_text() == "CSTO"
             await page.goto(f"http://127.0.0.1:{port}/archive")
-            await page.screenshot(path=str(SHOTS / "archive.png"), full_page=True)
+            await page.screenshot(path=str(shots / "archive.png"), full_page=True)
 
             await page.goto(f"http://127.0.0.1:{port}/feeds")
             assert "Feed /feed.xml" in await page.locator("#feeds").inner_text()
-            await page.screenshot(path=str(SHOTS / "feeds.png"), full_page=True)
+            await page.screenshot(path=str(shots / "feeds.png"), full_page=True)
 
             await page.goto(f"http://127.0.0.1:{port}/rules")
             edited = RULES.replace("      - rain\n", "      - rain\n      - storm\n")
@@ -76,7 +81,7 @@ async def test_log_in_search_edit_try_save_and_see_the_rule_live(harness: Harnes
             await page.wait_for_selector("#trial")
             assert "Storm hits the Baltic coast" in await page.locator("#newly").inner_text()
             assert "None." in await page.locator("#no-longer").inner_text()
-            await page.screenshot(path=str(SHOTS / "try-on-past-news.png"), full_page=True)
+            await page.screenshot(path=str(shots / "try-on-past-news.png"), full_page=True)
             assert "storm" not in (harness.config / "rules.yaml").read_text()  # not saved yet
 
             await page.locator("#save").click()
