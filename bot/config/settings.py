@@ -28,6 +28,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -87,6 +88,22 @@ class PollingSettings(_Section):
     jitter: float = Field(0.1, ge=0, le=0.5)
     error_backoff_max_seconds: float = Field(6 * 3600.0, gt=0)
     broken_after_hours: float = Field(24.0, gt=0)
+    # Adaptive polling never waits longer than this between successful polls, server
+    # hints included; None: twice the feed's base interval.
+    latency_ceiling_seconds: float | None = Field(None, gt=0)
+    # Feeds polled at once, each by its own poller (an asyncio task): a hanging feed
+    # holds one until its deadline. Requests stay bounded by fetch.max_concurrency.
+    pollers: int = Field(64, ge=1, le=2000)
+
+    @model_validator(mode="after")
+    def _ceiling_above_floor(self) -> PollingSettings:
+        ceiling = self.latency_ceiling_seconds
+        if ceiling is not None and ceiling < self.min_interval_seconds:
+            raise ValueError(
+                f"polling.latency_ceiling_seconds ({ceiling:g}) must be at least "
+                f"polling.min_interval_seconds ({self.min_interval_seconds:g})"
+            )
+        return self
 
 
 class ReplicaSettings(_Section):

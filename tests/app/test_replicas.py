@@ -241,7 +241,7 @@ class Cluster:
         self.replicas += new
         for replica in new:
             wait_until(
-                lambda r=replica: r.bot.event("cycle_done"),
+                lambda r=replica: r.bot.event("polls_done"),
                 f"{replica.name} polling",
                 60,
                 bot=replica.bot,
