@@ -42,9 +42,9 @@ def fair_pick(
         host = host_of(url_of(candidate))
         if taken[host] >= per_host:
             continue
-        if len(picked) >= n:
-            spare += 1
-            continue
         taken[host] += 1
-        picked.append(candidate)
+        if len(picked) >= n:
+            spare += 1  # its host has room: only the pool's size keeps it waiting
+        else:
+            picked.append(candidate)
     return picked, spare

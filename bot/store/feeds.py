@@ -31,8 +31,15 @@ class FeedHealth:
     failing_since: datetime | None = None
     language: str | None = None
     config_url: str = ""  # as feeds.yaml lists it (``url`` may have moved since)
+    poll_lateness: float | None = None  # seconds past due its latest poll started
 
 CANDIDATES = 5000  # due feeds looked at per claim; enough for every host to get its share
+
+
+def _late(now: datetime, due: datetime | None) -> float | None:
+    """Seconds past ``due`` at ``now`` (None: never polled, so never due)."""
+    at = as_utc(due)
+    return None if at is None else max(0.0, (now - at).total_seconds())
 
 
 class FeedStore:
@@ -157,7 +164,7 @@ class FeedStore:
         if exclude:
             where &= feeds.c.id.not_in(list(exclude))
         query = (
-            sa.select(feeds.c.id, feeds.c.url)
+            sa.select(feeds.c.id, feeds.c.url, feeds.c.next_poll_at)
             .where(where)
             .order_by(feeds.c.next_poll_at.is_not(None), feeds.c.next_poll_at, feeds.c.id)
             .limit(CANDIDATES)
@@ -168,10 +175,16 @@ class FeedStore:
             picked, spare = fair_pick(rows, limit, lambda r: r.url, busy, per_host)
             ids = [r.id for r in picked]
             if ids:
+                lease = now + timedelta(seconds=lease_seconds)
                 conn.execute(
                     feeds.update()
-                    .where(feeds.c.id.in_(ids))
-                    .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
+                    .where(feeds.c.id == sa.bindparam("b_id"))
+                    .values(
+                        lease_owner=owner,
+                        lease_until=lease,
+                        poll_lateness=sa.bindparam("b_late"),
+                    ),
+                    [{"b_id": r.id, "b_late": _late(now, r.next_poll_at)} for r in picked],
                 )
         if not ids:
             return [], spare
@@ -319,6 +332,7 @@ class FeedStore:
                     as_utc(r.failing_since),
                     r.language,
                     r.config_url,
+                    r.poll_lateness,
                 )
                 for r in rows
             ]

@@ -140,3 +140,41 @@ async def test_once_polls_each_due_feed_exactly_once(harness: Harness) -> None:
         report = await service.once()
         assert [site.hits(p) for p in paths] == [3, 2] * 6
     assert max(tally.most.values()) == 1
+
+
+def test_feeds_shows_a_feed_whose_polls_start_late(harness: Harness) -> None:
+    """A crowded host: the lateness each claim measures reaches /feeds."""
+    from bot.core.i18n import texts
+    from bot.telegram.adminfeeds import health_block
+
+    harness.site.route("/f.xml", rss([]))
+    harness.write(["/f.xml"])
+    store = Store.open(harness.settings().db_url)
+    try:
+        store.feeds.sync([(harness.site.url("/f.xml"), "F", None, None)])
+        with store.engine.begin() as conn:
+            due = datetime.now(UTC) - timedelta(seconds=45)
+            conn.execute(feeds.update().values(next_poll_at=due))
+        since = datetime.now(UTC)  # the run's start: leases it took are never renewed
+        got, _ = store.feeds.claim_fair("r", 60, 5, busy={}, per_host=2, since=since)
+        assert len(got) == 1
+        (health,) = store.feeds.health()
+        assert health.poll_lateness is not None and 45 <= health.poll_lateness < 60
+        line = health_block(1, health, texts("en"))
+        assert "⏱ polled 45 s late last time" in line, line
+        again, _ = store.feeds.claim_fair("r", 60, 5, busy={}, per_host=2, since=since)
+        assert again == [], "leased: never handed out twice"
+    finally:
+        store.close()
+
+
+def test_claims_are_fair_across_hosts() -> None:
+    """Earliest due first, at most ``per_host`` per host, and the shortfall counted."""
+    from bot.core.hosts import fair_pick
+
+    urls = [f"http://a.test/{i}" for i in range(6)] + ["http://b.test/1", "http://c.test/1"]
+    picked, waiting = fair_pick(urls, 4, str, {"c.test": 2}, 2)
+    assert picked == ["http://a.test/0", "http://a.test/1", "http://b.test/1"]
+    assert waiting == 0, "the rest wait for their host, not for a poller"
+    picked, waiting = fair_pick(urls, 1, str, {}, 2)
+    assert picked == ["http://a.test/0"] and waiting == 3, "a full pool: three could start"
