@@ -77,6 +77,9 @@ class ExtractSettings(_Section):
     workers: int = Field(2, ge=1, le=64)
     max_tasks_per_child: int = Field(200, ge=1)
     timeout_seconds: float = Field(30.0, gt=0)
+    # A worker with nothing to do for this long exits (at rest the bot holds no
+    # worker's memory); the next job starts one again.
+    idle_seconds: float = Field(60.0, gt=0)
 
 
 class PollingSettings(_Section):
