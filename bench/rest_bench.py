@@ -137,6 +137,7 @@ def main() -> None:
     ap.add_argument("--feeds", type=int, default=60)
     ap.add_argument("--items", type=int, default=30)
     ap.add_argument("--interval", type=float, default=300.0)
+    ap.add_argument("--fixed", action="store_true", help="polling.adaptive: false")
     args = ap.parse_args()
     farm = Farm(args.feeds, args.items)
     threading.Thread(target=farm.serve_forever, daemon=True).start()
@@ -157,6 +158,8 @@ def main() -> None:
         "fetch": {"allow_loopback": True},  # the one change from the shipped settings
         "telegram": {"base_url": api.base_url},
     }
+    if args.fixed:
+        settings["polling"] = {"adaptive": False}
     (config / "settings.yaml").write_text(yaml.safe_dump(settings))
     script = Path(sys.executable).parent / "newsbot"
     spawned = time.monotonic()
@@ -202,6 +205,8 @@ def main() -> None:
         f"window {window / 60:.1f} min: {polls} polls ({farm.not_modified} answered 304 in all), "
         f"CPU {used:.2f} s -> {used / window * 3600:.1f} CPU s/hour (extrapolated)"
     )
+    rate = polls / args.feeds / (window / args.interval)
+    print(f"polls per feed per interval over the window: {rate:.3f}")
     print(f"log: {root / 'bot.log'}  (pid was {proc.pid}; {os.cpu_count()} cores, shared)")
 
 
