@@ -1,11 +1,14 @@
 """Is the bot healthy? One rule, used by ``newsbot healthcheck`` and by ``/healthz``.
 
-Healthy means: a polling cycle finished at most ``3 × poll_interval_seconds + 60``
-seconds ago (the heartbeat ``last_cycle_at`` that every finished cycle writes),
-and the store accepts a write. A hung cycle, a stopped scheduler or a dead
-process all stop the heartbeat, so they all turn the check unhealthy. So do a
-running service's own store fault (``/healthz``: bot/app/storewatch.py) and, for
-SQLite, a disk with less than ``MIN_FREE_BYTES`` left: a tiny test write can
+Healthy means polls are completing on time: the scheduler's heartbeat
+(``scheduler_at``, written every few seconds by ``newsbot run`` and at the end of
+each ``once``) is at most ``HEARTBEAT_MAX_SECONDS`` old, no feed has waited more
+than ``late_limit`` past its due time without its poll starting (a feed being
+polled is bounded by its own deadline, so a hanging feed never counts), and the
+store accepts a write. A stopped scheduler or a dead process stop the heartbeat;
+pollers or a host's politeness spacing that cannot keep up make feeds late. So do
+a running service's own store fault (``/healthz``: bot/app/storewatch.py) and,
+for SQLite, a disk with less than ``MIN_FREE_BYTES`` left: a tiny test write can
 still fit on a full disk while the next alert's cannot.
 
 ``newsbot healthcheck`` runs every minute inside the container, with a 10 s
@@ -24,31 +27,50 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config.settings import Settings
-from bot.core.clock import utcnow
+from bot.core.clock import as_utc, utcnow
 
 if TYPE_CHECKING:
     from bot.store import Store
 
-SLACK_SECONDS = 60.0  # on top of three poll intervals: a slow cycle is not a stall
+HEARTBEAT_MAX_SECONDS = 120.0  # the scheduler beats every 15 s and wakes every 30 s at most
+LATE_MIN_SECONDS = 30.0  # a feed may wait this long past due (or half its interval) and be fine
 BUSY_SECONDS = 5.0  # wait this long for the bot's own write to finish (timeout is 10 s)
-PROBE_KEY, HEARTBEAT_KEY = "healthcheck_at", "last_cycle_at"
+PROBE_KEY, HEARTBEAT_KEY = "healthcheck_at", "scheduler_at"
 MIN_FREE_BYTES = 1024 * 1024
+# The feeds waiting to start: due, and not leased (or the lease ran out).
+WAITING_SQL = (
+    "SELECT min(next_poll_at), count(*) FROM feeds WHERE enabled AND next_poll_at <= ? "
+    "AND (lease_until IS NULL OR lease_until < ?)"
+)
 
 
-def max_age(poll_interval_seconds: float) -> float:
-    """The oldest heartbeat still counted as healthy, in seconds."""
-    return 3 * poll_interval_seconds + SLACK_SECONDS
+def late_limit(poll_interval_seconds: float) -> float:
+    """How long past its due time a feed may wait for its poll to start, healthy."""
+    return max(LATE_MIN_SECONDS, poll_interval_seconds / 2)
 
 
-def verdict(last: str | None, poll_interval_seconds: float) -> tuple[bool, str]:
-    """(healthy, reason) for the heartbeat ``last`` (ISO time, or None: no cycle yet)."""
+def verdict(
+    last: str | None, lateness: tuple[float, int], poll_interval_seconds: float
+) -> tuple[bool, str]:
+    """(healthy, reason) for the heartbeat ``last`` (ISO time) and the feeds' lateness.
+
+    ``lateness``: (seconds the most overdue feed has waited, how many wait).
+    """
     if last is None:
-        return False, "no polling cycle has completed yet"
+        return False, "the poll scheduler has not started (no heartbeat yet)"
     age = (utcnow() - datetime.fromisoformat(last)).total_seconds()
-    limit = max_age(poll_interval_seconds)
-    if age > limit:
-        return False, f"last cycle finished {age:.0f} s ago (limit {limit:.0f} s)"
-    return True, f"last cycle finished {age:.0f} s ago"
+    if age > HEARTBEAT_MAX_SECONDS:
+        return False, (
+            f"the poll scheduler last ran {age:.0f} s ago (limit {HEARTBEAT_MAX_SECONDS:.0f} s)"
+        )
+    late, waiting = lateness
+    limit = late_limit(poll_interval_seconds)
+    if late > limit:
+        return False, (
+            f"polls are late: {waiting} feed(s) due and not started, the oldest "
+            f"{late:.0f} s past due (limit {limit:.0f} s)"
+        )
+    return True, f"polls on time (most overdue {late:.0f} s; scheduler ran {age:.0f} s ago)"
 
 
 def _disk_full(database: Path) -> str | None:
@@ -81,11 +103,24 @@ def check(
     try:
         store.set_meta(PROBE_KEY, utcnow().isoformat())
         last = store.get_meta(HEARTBEAT_KEY)
+        lateness = store.feeds.lateness()
     except sa.exc.SQLAlchemyError as exc:  # any failure to write and read it: unhealthy
         return False, f"store not usable: {' '.join(str(exc.__cause__ or exc).split())[:300]}"
     except Exception as exc:  # anything else that stops the probe: unhealthy too
         return False, f"store not usable: {exc}"
-    return verdict(last, poll_interval_seconds)
+    return verdict(last, lateness, poll_interval_seconds)
+
+
+def _sqlite_lateness(conn: sqlite3.Connection) -> tuple[float, int]:
+    """``FeedStore.lateness`` in plain SQL (SQLAlchemy's SQLite datetime text format)."""
+    now = utcnow()
+    text = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    oldest, count = conn.execute(WAITING_SQL, (text, text)).fetchone()
+    if oldest is None:
+        return 0.0, 0
+    due = as_utc(datetime.fromisoformat(oldest))
+    assert due is not None
+    return max(0.0, (now - due).total_seconds()), int(count)
 
 
 def _sqlite_check(settings: Settings) -> tuple[bool, str]:
@@ -106,9 +141,10 @@ def _sqlite_check(settings: Settings) -> tuple[bool, str]:
                 (PROBE_KEY, utcnow().isoformat()),
             )
             row = conn.execute("SELECT value FROM meta WHERE key = ?", (HEARTBEAT_KEY,)).fetchone()
+            lateness = _sqlite_lateness(conn)
     except sqlite3.Error as exc:
         return False, f"store not usable: {path}: {exc}"
-    return verdict(row[0] if row else None, settings.poll_interval_seconds)
+    return verdict(row[0] if row else None, lateness, settings.poll_interval_seconds)
 
 
 def healthcheck(settings: Settings) -> tuple[bool, str]:

@@ -49,6 +49,8 @@ ALERT_FAILURES = ("flood_wait", "timeout", "network", "refused", "chat_gone")
 UNANALYSED_OUTCOMES = ("retry", "given_up", "quarantined")
 # A cycle is a few seconds with quiet feeds and minutes with many new articles.
 CYCLE_BUCKETS = (0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600)
+# How long after its due time a feed's poll started: under a second while on time.
+LATENESS_BUCKETS = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900)
 
 
 class Metrics:
@@ -60,6 +62,7 @@ class Metrics:
         outbox_depth: Callable[[], float] | None = None,
         alerts_queued: Callable[[], float] | None = None,
         store_writable: Callable[[], float] | None = None,
+        overdue: Callable[[], float] | None = None,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
@@ -119,6 +122,31 @@ class Metrics:
             "Unix time the last polling cycle finished.",
             registry=r,
         )
+        self.poll_lateness = Histogram(
+            "newsbot_poll_lateness_seconds",
+            "How long after its due time each feed poll started. Late polls mean the "
+            "pollers or a host's politeness spacing cannot keep up with the intervals.",
+            buckets=LATENESS_BUCKETS,
+            registry=r,
+        )
+        self.latest_lateness = Gauge(
+            "newsbot_poll_latest_lateness_seconds",
+            "Lateness of the most recently started poll.",
+            registry=r,
+        )
+        self.overdue = Gauge(
+            "newsbot_poll_overdue_seconds",
+            "How long the most overdue feed has been waiting to start, now (0: none waits).",
+            registry=r,
+        )
+        self.pollers_busy = Gauge(
+            "newsbot_pollers_busy", "Pollers (concurrent feed polls) in use now.", registry=r
+        )
+        self.pollers_exhausted = Counter(
+            "newsbot_pollers_exhausted",
+            "Times every poller was busy while due feeds waited (raise polling.pollers).",
+            registry=r,
+        )
         # Known label values start at 0, so rate() works from the first scrape.
         for result in POLL_RESULTS:
             self.feeds_polled.labels(result=result)
@@ -133,6 +161,13 @@ class Metrics:
         if alerts_queued is not None:
             self.alerts_queued.set_function(alerts_queued)
         self.store_writable.set_function(store_writable or (lambda: 1.0))
+        if overdue is not None:
+            self.overdue.set_function(overdue)
+
+    def poll_started(self, lateness: float) -> None:
+        """A feed's poll started ``lateness`` seconds after it fell due."""
+        self.poll_lateness.observe(lateness)
+        self.latest_lateness.set(lateness)
 
     def cycle_finished(self, seconds: float, at: float | None = None) -> None:
         """Record one finished cycle: its duration and when it ended."""
@@ -140,7 +175,12 @@ class Metrics:
         self.last_cycle.set(time.time() if at is None else at)
 
     def record_cycle(self, report: CycleReport, seconds: float) -> None:
-        """Count one finished cycle: feed polls by result, errors by kind, items, matches."""
+        """Count one finished pass (``once``) and its duration."""
+        self.record_polls(report)
+        self.cycle_finished(seconds)
+
+    def record_polls(self, report: CycleReport) -> None:
+        """Count polls: by result, errors by kind, items, matches."""
         failed = len(report.failed)
         ok = max(0, report.feeds - report.not_modified - failed)
         self.feeds_polled.labels(result="ok").inc(ok)
@@ -156,7 +196,6 @@ class Metrics:
             self.matches.labels(topic=topic).inc(n)
         for outcome, n in report.unanalysed.items():
             self.unanalysed.labels(outcome=outcome).inc(n)
-        self.cycle_finished(seconds)
 
     def alert_result(self, result: str) -> None:
         """The Deliverer's hook: ``"sent"``, or why one send attempt failed."""

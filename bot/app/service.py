@@ -3,10 +3,13 @@
 ``newsbot run`` is ``open() -> serve(stop) -> close()``; ``newsbot once`` is
 ``open() -> once() -> close()``; the tests drive the same methods.
 
-Stopping (SIGTERM/SIGINT set ``stop``): no new cycle, delivery round or digest
+``run`` polls each feed on its own clock (``Pipeline.run_forever``, bot/pipeline/
+scheduler.py); ``once`` is one pass through the same scheduler.
+
+Stopping (SIGTERM/SIGINT set ``stop``): no new poll, delivery round or digest
 starts; a delivery round stops before its next send (unsent alerts stay queued);
-the Telegram long-poll stops; a running cycle gets up to ``SHUTDOWN_GRACE``
-seconds to finish, then is cancelled, which is safe: an item is recorded as seen
+the Telegram long-poll stops; the polls in flight get up to ``SHUTDOWN_GRACE``
+seconds to finish, then are cancelled, which is safe: an item is recorded as seen
 only together with its alerts, so an abandoned item is redone on the next start.
 """
 
@@ -40,6 +43,7 @@ from bot.pipeline.observer import Observer
 from bot.pipeline.orchestrator import Pipeline
 from bot.pipeline.recorder import DryRunRecorder, StoreRecorder
 from bot.pipeline.report import CycleReport
+from bot.pipeline.scheduler import SchedulerHooks
 from bot.rules.live import LiveRules
 from bot.rules.matcher import Verdict
 from bot.store import Store
@@ -50,7 +54,6 @@ if TYPE_CHECKING:
     from bot.web.server import ConsoleServer
 
 log = logging.getLogger(__name__)
-TICK_MAX_SECONDS = 30.0  # how often due feeds are looked for, at most
 # Seconds in-flight work gets to finish on stop; with the clean-up after it, ``newsbot
 # run`` exits within 10 s of SIGTERM (compose waits 15 s before it sends SIGKILL).
 SHUTDOWN_GRACE = 7.0
@@ -116,6 +119,12 @@ class Service:
             outbox_depth=lambda: self._outbox("pending", "held"),
             alerts_queued=lambda: self._outbox("pending"),
             store_writable=lambda: float(self.watch.fault is None),
+            overdue=self._overdue,
+        )
+        self.pipeline.scheduler.hooks = SchedulerHooks(
+            started=lambda feed, late: self.metrics.poll_started(late),
+            saturated=lambda waiting: self.metrics.pollers_exhausted.inc(),
+            busy=self.metrics.pollers_busy.set,
         )
         self.gate = GatedSender(sender)
         self.deliverer = Deliverer(
@@ -141,7 +150,7 @@ class Service:
         self.store.close()
 
     async def once(self, *, due_only: bool = False) -> CycleReport:
-        """One cycle, then deliver what it queued (unless this is a dry run)."""
+        """One pass (every feed, or every due one, polled once), then deliver what it queued."""
         start = time.monotonic()
         report = await self.pipeline.run_cycle(due_only=due_only)
         if not self.dry_run:
@@ -160,10 +169,10 @@ class Service:
             "misfire_grace_time": None,
             "next_run_time": datetime.now(UTC),
         }
-        # Each feed has its own next-poll time; the cycle job only looks for due feeds.
-        tick = min(self.settings.poll_interval_seconds, TICK_MAX_SECONDS)
         alerts = self.settings.alerts
-        scheduler.add_job(self._job, args=(self._cycle,), seconds=tick, id="cycle", **job)
+        # Feeds are polled each on its own clock (bot/pipeline/scheduler.py), not by a job.
+        self._polls_stop = asyncio.Event()
+        polling = asyncio.create_task(self._job(self._poll_forever))
         scheduler.add_job(
             self._lead,
             "interval",
@@ -215,6 +224,8 @@ class Service:
             await stop.wait()
         finally:
             await self._shutdown(scheduler)
+            if not polling.done():
+                polling.cancel()
 
     async def _job(self, fn: Callable[[], Awaitable[object]]) -> None:
         """Run one scheduled job, tracked so that shutdown can wait for it."""
@@ -247,7 +258,8 @@ class Service:
         """Stop taking work; let in-flight work finish within the grace; abandon the rest."""
         self._stopping = True
         log.info("service_stopping", extra={"running_jobs": len(self._jobs)})
-        scheduler.pause()  # no new cycle, delivery round or digest starts
+        scheduler.pause()  # no new delivery round or digest starts
+        self._polls_stop.set()  # no new poll starts; those in flight get the grace
         self.gate.close()  # a running delivery round stops before its next send
         try:
             async with asyncio.timeout(SHUTDOWN_GRACE):
@@ -277,6 +289,12 @@ class Service:
         except Exception:  # a scrape during a database outage: unknown, not a failed scrape
             return float("nan")
         return float(sum(counts.get(s, 0) for s in statuses))
+
+    def _overdue(self) -> float:
+        try:
+            return self.store.feeds.lateness()[0]
+        except Exception:  # a scrape during a database outage: unknown
+            return float("nan")
 
     def _start_metrics(self) -> None:
         s = self.settings
@@ -336,11 +354,10 @@ class Service:
         if self.leadership.held and self.leadership.check():
             await self.deliverer.deliver_due()
 
-    async def _cycle(self) -> None:
-        if self.store.fault is not None and not self.store.writable():
-            log.warning("cycle_skipped", extra={"reason": self.store.fault.describe()})
-            return  # nothing it found could be recorded; the heartbeat goes stale meanwhile
-        await self.once(due_only=True)
+    async def _poll_forever(self) -> None:
+        """Poll each feed when it falls due, until stopping; count polls as they go."""
+        record = None if self.dry_run else self.metrics.record_polls
+        await self.pipeline.run_forever(self._polls_stop, on_report=record)
 
     def _prune(self) -> None:
         if not self.leadership.held:

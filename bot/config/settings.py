@@ -28,6 +28,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -76,6 +77,9 @@ class ExtractSettings(_Section):
     workers: int = Field(2, ge=1, le=64)
     max_tasks_per_child: int = Field(200, ge=1)
     timeout_seconds: float = Field(30.0, gt=0)
+    # A worker with nothing to do for this long exits (at rest the bot holds no
+    # worker's memory); the next job starts one again.
+    idle_seconds: float = Field(60.0, gt=0)
 
 
 class PollingSettings(_Section):
@@ -87,6 +91,22 @@ class PollingSettings(_Section):
     jitter: float = Field(0.1, ge=0, le=0.5)
     error_backoff_max_seconds: float = Field(6 * 3600.0, gt=0)
     broken_after_hours: float = Field(24.0, gt=0)
+    # Adaptive polling never waits longer than this between successful polls, server
+    # hints included; None: twice the feed's base interval.
+    latency_ceiling_seconds: float | None = Field(None, gt=0)
+    # Feeds polled at once, each by its own poller (an asyncio task): a hanging feed
+    # holds one until its deadline. Requests stay bounded by fetch.max_concurrency.
+    pollers: int = Field(64, ge=1, le=2000)
+
+    @model_validator(mode="after")
+    def _ceiling_above_floor(self) -> PollingSettings:
+        ceiling = self.latency_ceiling_seconds
+        if ceiling is not None and ceiling < self.min_interval_seconds:
+            raise ValueError(
+                f"polling.latency_ceiling_seconds ({ceiling:g}) must be at least "
+                f"polling.min_interval_seconds ({self.min_interval_seconds:g})"
+            )
+        return self
 
 
 class ReplicaSettings(_Section):

@@ -32,6 +32,7 @@ class FeedSource:
     # next full poll looks them up by ``Entry.aliases`` too, and re-stores them.
     legacy_keys: bool = False
     language: str | None = None  # the feed's language in feeds.yaml, if it says
+    next_poll_at: datetime | None = None  # when it fell due (None: never polled)
 
 
 @dataclass(frozen=True, slots=True)

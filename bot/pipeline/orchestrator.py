@@ -1,7 +1,8 @@
-"""The orchestrator: one polling cycle, fetch -> parse -> extract -> match -> outbox.
+"""The orchestrator: one feed's poll, fetch -> parse -> extract -> match -> outbox.
 
-The stages of a cycle meet here: the scheduled job, ``newsbot once`` and the
-tests all run ``Pipeline.run_cycle``. Nothing is marked as seen
+The stages of a poll meet here; bot/pipeline/scheduler.py decides when each feed
+is polled (``newsbot run``: ``run_forever``; ``newsbot once``, the tests and the
+benchmarks: ``run_cycle``, one pass through the same scheduler). Nothing is marked as seen
 until its article, matches and outbox rows are stored in the same transaction,
 and a feed's HTTP validators are saved only after all its new items are, so a
 crash at any point means re-work on the next cycle, never a lost alert. An item
@@ -14,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import timedelta
 
@@ -24,6 +26,7 @@ from bot.analysis.pool import JobTimedOut, WorkerCrashed, WorkerPool
 from bot.config.settings import Settings
 from bot.core.clock import utcnow
 from bot.core.errors import ExtractError, FeedError, FetchError
+from bot.core.hosts import fair_pick
 from bot.core.i18n import pick
 from bot.core.language import guess_language
 from bot.core.message import Alert
@@ -36,6 +39,7 @@ from bot.pipeline.recorder import Recorder
 from bot.pipeline.report import CycleReport
 from bot.pipeline.retries import RETRY, Retries, Unanalysed, transient
 from bot.pipeline.schedule import Poll
+from bot.pipeline.scheduler import FLUSH_SECONDS, MIN_WAIT_SECONDS, PollScheduler, Take
 from bot.pipeline.stories import StoryGrouper
 from bot.rules.live import LiveRules
 from bot.store import Store
@@ -43,7 +47,9 @@ from bot.store.faults import refused_value, store_fault
 
 log = logging.getLogger(__name__)
 CONSOLE_CHAT = 0
-LEASE_FLUSH_SECONDS = 1.0  # how long a polled feed may stay leased before its 304 is saved
+RULES_SECONDS = 0.5  # run_forever looks for a rules edit (a stat) this often
+HEARTBEAT_SECONDS = 15.0  # and writes the scheduler's heartbeat this often
+REPORT_SECONDS = 30.0  # and logs what it did this often (when it polled at all)
 # One item's outcome; a DEFERRED item is tried again on the feed's next poll, a
 # SKIPPED one (refused by the store MAX_ATTEMPTS times) is recorded as seen only.
 RECORDED, UNMATCHED, FAILED = "recorded", "unmatched", "failed"
@@ -52,7 +58,7 @@ OK, NOT_MODIFIED = "ok", "not_modified"  # one poll's outcome (or FAILED)
 
 
 class Pipeline:
-    """Runs polling cycles; never two at once."""
+    """Polls feeds: a pass at a time (``run_cycle``), or each on its own clock (``run_forever``)."""
 
     def __init__(
         self,
@@ -81,110 +87,168 @@ class Pipeline:
         self.retries = Retries(recorder)
         self.stories = StoryGrouper(store, recorder, settings.alerts.story_window_hours)
         self._cycle_done = asyncio.Condition()
+        self.polls, self.poll_counts = 0, Counter[int]()
+        self._polled = asyncio.Condition()
+        self.scheduler = PollScheduler(settings.polling.pollers, self._poll_guarded)
 
     async def run_cycle(self, *, due_only: bool = False) -> CycleReport:
-        """Poll every enabled feed (or only those due); a failing feed never stops the others."""
+        """One pass: poll every enabled feed (or every due one) exactly once, then return.
+
+        ``newsbot once``, the tests and the benchmarks; ``newsbot run`` uses ``run_forever``,
+        the same scheduler without the end. A failing feed never stops the others.
+        """
         async with self._lock:
             report = CycleReport()
-            latest = await self.rules.refresh()  # read and compiled off the loop
-            if latest is not self.matcher:  # a valid rules edit takes effect here
-                self.matcher = latest
-                self._rules = RulesBlob.of(self.matcher)
+            await self._refresh_rules()
+            take = self._due_claimer(set()) if due_only else self._all()
             try:
-                fetching = self.settings.fetch.max_concurrency
-                if due_only:  # a smaller window: other replicas get their share of a burst
-                    await self._poll_feeds(report, self._due_claimer(), 2 * fetching)
-                else:
-                    await self._poll_feeds(report, self._all(), 4 * fetching)
+                await self.scheduler.run(take, report)
             finally:
-                self.recorder.flush()  # batched 304s, even from a cancelled cycle
+                self.recorder.flush()  # batched 304s, even from a cancelled pass
             self.recorder.cycle_done()
-            log.info(  # the one INFO line per cycle, even a tick that found no feed due
-                "cycle_done",
-                extra={
-                    "feeds": report.feeds,
-                    "failed": len(report.failed),
-                    "new_items": report.new_items,
-                    "alerts": report.alerts,
-                },
-            )
+            self._log_polls(report)
         async with self._cycle_done:
             self.cycles += 1
             self._cycle_done.notify_all()
         return report
 
-    def _due_claimer(self) -> Callable[[int], list[FeedSource]]:
-        """Due feeds, leased to this replica ``n`` at a time (never one it holds already)."""
-        replica, start = self.settings.replica, utcnow()
+    async def run_forever(
+        self, stop: asyncio.Event, on_report: Callable[[CycleReport], None] | None = None
+    ) -> None:
+        """Poll each feed when it falls due, until ``stop``.
 
-        def claim(n: int) -> list[FeedSource]:
-            return self.store.feeds.claim_due(
-                replica.id, replica.lease_seconds, n, cycle_start=start
+        ``on_report``: handed each poll's counts as it ends; one ``polls_done`` line
+        sums them up every ``REPORT_SECONDS``.
+        """
+        beat_at = rules_at = time.monotonic()
+        report_at = beat_at - REPORT_SECONDS  # the first polls are logged at once
+        window = CycleReport()  # what the next polls_done line sums up
+
+        def each(report: CycleReport) -> None:
+            if on_report is not None:
+                on_report(report)
+            window.feeds += report.feeds
+            window.new_items += report.new_items
+            window.alerts += report.alerts
+            window.failed.update(report.failed)
+
+        async def between(report: CycleReport) -> CycleReport:
+            nonlocal report_at, beat_at, rules_at, window
+            now = time.monotonic()
+            self.recorder.flush(older_than=FLUSH_SECONDS)  # give 304'd feeds back
+            if now - rules_at >= RULES_SECONDS:
+                rules_at = now
+                await self._refresh_rules()
+            if now - beat_at >= HEARTBEAT_SECONDS:
+                beat_at = now
+                self.recorder.cycle_done()
+            if now - report_at >= REPORT_SECONDS and window.feeds:
+                report_at = now
+                self._log_polls(window)
+                window = CycleReport()
+            return report
+
+        async with self._lock:
+            await self._refresh_rules()
+            self.recorder.cycle_done()  # the scheduler is up: the heartbeat starts
+            try:
+                await self.scheduler.run(
+                    self._due_claimer(None),
+                    CycleReport(),
+                    forever=True,
+                    next_due=self._seconds_to_next_due,
+                    stop=stop,
+                    between=between,
+                    each=each,
+                )
+            finally:
+                self.recorder.flush()
+
+    def _seconds_to_next_due(self) -> float | None:
+        try:
+            due = self.store.feeds.next_due()
+        except Exception:  # the store failing: look again soon (claims log it)
+            return MIN_WAIT_SECONDS
+        return None if due is None else (due - utcnow()).total_seconds()
+
+    async def _refresh_rules(self) -> None:
+        latest = await self.rules.refresh()  # read and compiled off the loop
+        if latest is not self.matcher:  # a valid rules edit takes effect here
+            self.matcher = latest
+            self._rules = RulesBlob.of(self.matcher)
+
+    @staticmethod
+    def _log_polls(report: CycleReport) -> None:
+        log.info(  # one INFO line per pass, or per REPORT_SECONDS of polling
+            "polls_done",
+            extra={
+                "feeds": report.feeds,
+                "failed": len(report.failed),
+                "new_items": report.new_items,
+                "alerts": report.alerts,
+            },
+        )
+
+    def _due_claimer(self, polled: set[int] | None) -> Take:
+        """Due feeds, leased to this replica, fair across hosts.
+
+        ``polled``: a pass's record of what it polled, so it polls each feed once;
+        None: ``run_forever``, where a feed falls due again after its interval.
+        """
+        replica, start = self.settings.replica, utcnow()
+        per_host = self.settings.fetch.per_host_concurrency
+
+        def claim(n: int, busy: Mapping[str, int]) -> tuple[list[FeedSource], int]:
+            try:
+                return claimed(n, busy)
+            except Exception as exc:  # the store failing: nothing could be recorded anyway
+                log.warning("claim_failed", extra={"error": str(exc)[:300]})
+                return [], 0
+
+        def claimed(n: int, busy: Mapping[str, int]) -> tuple[list[FeedSource], int]:
+            if self.store.fault is not None and not self.store.writable():
+                return [], 0  # nothing it found could be recorded; the heartbeat goes stale
+            feeds, waiting = self.store.feeds.claim_fair(
+                replica.id,
+                replica.lease_seconds,
+                n,
+                busy=busy,
+                per_host=per_host,
+                since=start,
+                exclude=polled or (),
             )
+            if polled is not None:
+                polled.update(f.id for f in feeds)
+            return feeds, waiting
 
         return claim
 
-    def _all(self) -> Callable[[int], list[FeedSource]]:
-        """Every enabled feed (``once``), ``n`` at a time."""
+    def _all(self) -> Take:
+        """Every enabled feed (``once``), fair across hosts; no leases."""
         feeds = self.store.feeds.active()
+        per_host = self.settings.fetch.per_host_concurrency
 
-        def take(n: int) -> list[FeedSource]:
-            batch, feeds[:n] = feeds[:n], []
-            return batch
+        def take(n: int, busy: Mapping[str, int]) -> tuple[list[FeedSource], int]:
+            batch, waiting = fair_pick(feeds, n, lambda f: f.url, busy, per_host)
+            chosen = {f.id for f in batch}
+            feeds[:] = [f for f in feeds if f.id not in chosen]
+            return batch, waiting
 
         return take
 
-    async def _poll_feeds(
-        self, report: CycleReport, take: Callable[[int], list[FeedSource]], slots: int
-    ) -> None:
-        """Poll feeds from ``take``, at most ``slots`` in flight, taking more as they end.
-
-        Bounded, so a burst over thousands of feeds keeps a steady memory; taken in
-        batches, so replicas share a burst instead of the first to tick leasing it all.
-        """
-        more = True
-        running: set[asyncio.Task[None]] = set()
-        ended = asyncio.Event()  # a feed's poll ended (O(1), unlike asyncio.wait over all)
-
-        def finished(task: asyncio.Task[None]) -> None:
-            running.discard(task)
-            ended.set()
-
-        def flush_tick() -> None:  # wake at least once a lease-flush period
-            nonlocal tick
-            ended.set()
-            tick = loop.call_later(LEASE_FLUSH_SECONDS, flush_tick)
-
-        loop = asyncio.get_running_loop()
-        tick = loop.call_later(LEASE_FLUSH_SECONDS, flush_tick)
-
-        try:
-            while True:
-                if more and len(running) <= slots // 2:
-                    want = slots - len(running)
-                    batch = take(want)
-                    more = len(batch) == want  # fewer: nothing else is due now
-                    report.feeds += len(batch)
-                    for feed in batch:
-                        task = asyncio.create_task(self._poll_guarded(feed, report))
-                        running.add(task)
-                        task.add_done_callback(finished)
-                if not running:
-                    return
-                await ended.wait()  # a poll ended, or the flush tick
-                ended.clear()
-                self.recorder.flush(older_than=LEASE_FLUSH_SECONDS)  # give 304'd feeds back
-        finally:
-            tick.cancel()
-            for task in running:  # only when this cycle itself is cancelled
-                task.cancel()
-            if running:  # let them unwind (and say so) before the cycle ends
-                await asyncio.wait(running)
-
     async def wait_cycles(self, count: int) -> None:
-        """Wait until ``count`` cycles have completed in total (wrap in a timeout)."""
+        """Wait until ``count`` passes have completed in total (wrap in a timeout)."""
         async with self._cycle_done:
             await self._cycle_done.wait_for(lambda: self.cycles >= count)
+
+    async def wait_polls(self, count: int, feed_id: int | None = None) -> None:
+        """Wait until ``count`` polls (of ``feed_id``, or of any feed) have ended in total."""
+        async with self._polled:
+            await self._polled.wait_for(lambda: self.polls_of(feed_id) >= count)
+
+    def polls_of(self, feed_id: int | None = None) -> int:
+        """Polls ended so far, of one feed or of all."""
+        return self.polls if feed_id is None else self.poll_counts[feed_id]
 
     async def _poll_guarded(self, feed: FeedSource, report: CycleReport) -> None:
         self.observer.on_poll_start(feed)
@@ -204,6 +268,10 @@ class Pipeline:
                 log.exception("feed_crashed", extra={"feed_url": feed.url})
             self._failed(feed, report, "internal", repr(exc), None)
         self.observer.on_poll_end(feed, outcome, time.monotonic() - start)
+        async with self._polled:
+            self.polls += 1
+            self.poll_counts[feed.id] += 1
+            self._polled.notify_all()
 
     def _failed(
         self, feed: FeedSource, report: CycleReport, kind: str, error: str, wait: float | None

@@ -16,7 +16,7 @@ from bot.core.clock import utcnow
 from bot.core.models import FeedSource, FetchResult
 from bot.pipeline.recorder import Recorder
 from bot.pipeline.report import CycleReport
-from bot.pipeline.schedule import Poll, next_delay, next_interval
+from bot.pipeline.schedule import Poll, ceiling, next_delay, next_interval
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +54,9 @@ class PollOutcomes:
     def succeeded(self, feed: FeedSource, result: FetchResult, poll: Poll) -> None:
         """The poll worked: schedule the next one, and say so if the feed was broken."""
         polling = self.settings.polling
-        interval = next_interval(self.base(feed), feed.current_interval, poll, polling)
-        delay = next_delay(interval, poll, polling)
+        base = self.base(feed)
+        interval = next_interval(base, feed.current_interval, poll, polling)
+        delay = next_delay(interval, poll, polling, cap=ceiling(base, polling))
         self.recorder.feed_ok(feed, result, utcnow() + timedelta(seconds=delay), interval)
         if feed.broken:
             self._notify(f"Feed recovered: {feed.name} ({feed.url}) works again.")

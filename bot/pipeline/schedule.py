@@ -6,6 +6,9 @@
   the RSS ``<ttl>``, and ``Retry-After`` on 429/503.
 - Errors back off exponentially from the base interval, capped.
 - Jitter spreads feeds so they do not align.
+- A latency ceiling (``polling.latency_ceiling_seconds``, default twice the base
+  interval) caps the wait between successful polls, hints and jitter included, so
+  an article waits at most that long for its alert's poll.
 """
 
 from __future__ import annotations
@@ -28,6 +31,11 @@ class Poll:
     failures: int = 0  # consecutive failures, this one included
 
 
+def ceiling(base: float, s: PollingSettings) -> float:
+    """The longest wait between successful polls of a feed whose base interval is ``base``."""
+    return max(base, s.latency_ceiling_seconds or 2 * base)
+
+
 def next_interval(base: float, current: float | None, poll: Poll, s: PollingSettings) -> float:
     """The feed's adaptive interval after this poll (stored, before hints and jitter)."""
     if not s.adaptive:
@@ -36,18 +44,30 @@ def next_interval(base: float, current: float | None, poll: Poll, s: PollingSett
     if not poll.ok:
         return current
     low = min(base, max(s.min_interval_seconds, base / 4))
-    high = max(base, min(base * 4, s.max_interval_seconds))
+    high = max(base, min(base * 4, s.max_interval_seconds, ceiling(base, s)))
     return min(max(current * (0.5 if poll.new_items else 1.25), low), high)
 
 
 def next_delay(
-    interval: float, poll: Poll, s: PollingSettings, rng: random.Random | None = None
+    interval: float,
+    poll: Poll,
+    s: PollingSettings,
+    rng: random.Random | None = None,
+    *,
+    cap: float | None = None,
 ) -> float:
-    """Seconds until the next poll: the interval, server hints, backoff, then jitter."""
+    """Seconds until the next poll: the interval, server hints, backoff, then jitter.
+
+    ``cap``: the feed's latency ceiling, which a successful poll's delay never exceeds.
+    """
     if poll.ok:
         hints = [h for h in (poll.cache_seconds, (poll.ttl_minutes or 0) * 60) if h]
         delay = max([interval, *hints])
         delay = min(delay, max(interval, s.max_interval_seconds))
+        if cap is not None:  # jittered, then capped: never later than the ceiling
+            delay = min(delay, cap)
+            spread = delay * s.jitter
+            return min(cap, max(0.0, delay + (rng or random).uniform(-spread, spread)))
     else:
         delay = min(interval * 2 ** max(0, poll.failures - 1), s.error_backoff_max_seconds)
         delay = max(delay, min(interval, s.error_backoff_max_seconds))

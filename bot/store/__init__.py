@@ -119,8 +119,8 @@ class Store:
         return prune(self.engine, utcnow() - timedelta(days=older_than_days))
 
     def heartbeat(self) -> None:
-        """Record that a cycle finished; the healthcheck reads this."""
-        self.set_meta("last_cycle_at", utcnow().isoformat())
+        """Record that the poll scheduler is running; the healthcheck reads this."""
+        self.set_meta("scheduler_at", utcnow().isoformat())
 
 
 __all__ = ["Store"]

@@ -16,7 +16,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 MIGRATE_LOCK = 0x6E657773626F7401  # a PostgreSQL advisory lock: one replica migrates at a time
 # The newest migration (tests check it against Alembic's head). A store already at
 # HEAD starts without importing Alembic, ~11 MB the long-running process never needs.
-HEAD = "0009"
+HEAD = "0010"
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

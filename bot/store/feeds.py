@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from bot.core.clock import as_utc, utcnow
+from bot.core.hosts import fair_pick
 from bot.core.models import FeedSource, FetchResult
 from bot.store.base import insert_ignore
 from bot.store.schema import feeds
@@ -30,6 +31,15 @@ class FeedHealth:
     failing_since: datetime | None = None
     language: str | None = None
     config_url: str = ""  # as feeds.yaml lists it (``url`` may have moved since)
+    poll_lateness: float | None = None  # seconds past due its latest poll started
+
+CANDIDATES = 5000  # due feeds looked at per claim; enough for every host to get its share
+
+
+def _late(now: datetime, due: datetime | None) -> float | None:
+    """Seconds past ``due`` at ``now`` (None: never polled, so never due)."""
+    at = as_utc(due)
+    return None if at is None else max(0.0, (now - at).total_seconds())
 
 
 class FeedStore:
@@ -80,6 +90,7 @@ class FeedStore:
                     broken=r.broken,
                     legacy_keys=r.legacy_keys,
                     language=r.language,
+                    next_poll_at=as_utc(r.next_poll_at),
                 )
                 for r in rows
             ]
@@ -125,6 +136,94 @@ class FeedStore:
                     .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_seconds))
                 )
         return self._sources(feeds.c.id.in_(ids)) if ids else []
+
+    def claim_fair(
+        self,
+        owner: str,
+        lease_seconds: float,
+        limit: int,
+        *,
+        busy: Mapping[str, int],
+        per_host: int,
+        since: datetime,
+        exclude: Collection[int] = (),
+    ) -> tuple[list[FeedSource], int]:
+        """Lease up to ``limit`` due feeds, earliest first, fair across hosts.
+
+        (feeds, how many more were due and free to start): see ``fair_pick``.
+        Leases this owner took since ``since`` are never renewed, so a feed is never
+        polled twice at once; ``exclude``: feeds this pass has polled already.
+        """
+        now = utcnow()
+        due = sa.or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now)
+        mine = (feeds.c.lease_owner == owner) & (
+            feeds.c.lease_until < since + timedelta(seconds=lease_seconds)
+        )
+        free = sa.or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now, mine)
+        where = feeds.c.enabled & due & free
+        if exclude:
+            where &= feeds.c.id.not_in(list(exclude))
+        query = (
+            sa.select(feeds.c.id, feeds.c.url, feeds.c.next_poll_at)
+            .where(where)
+            .order_by(feeds.c.next_poll_at.is_not(None), feeds.c.next_poll_at, feeds.c.id)
+            .limit(CANDIDATES)
+            .with_for_update(skip_locked=True)
+        )
+        with self.engine.begin() as conn:
+            rows = list(conn.execute(query))
+            picked, spare = fair_pick(rows, limit, lambda r: r.url, busy, per_host)
+            ids = [r.id for r in picked]
+            if ids:
+                lease = now + timedelta(seconds=lease_seconds)
+                conn.execute(
+                    feeds.update()
+                    .where(feeds.c.id == sa.bindparam("b_id"))
+                    .values(
+                        lease_owner=owner,
+                        lease_until=lease,
+                        poll_lateness=sa.bindparam("b_late"),
+                    ),
+                    [{"b_id": r.id, "b_late": _late(now, r.next_poll_at)} for r in picked],
+                )
+        if not ids:
+            return [], spare
+        order = {fid: i for i, fid in enumerate(ids)}
+        return sorted(self._sources(feeds.c.id.in_(ids)), key=lambda f: order[f.id]), spare
+
+    def next_due(self) -> datetime | None:
+        """The earliest next-poll time among enabled feeds (None: some never polled, or none)."""
+        with self.engine.connect() as conn:
+            never = conn.scalar(
+                sa.select(sa.func.count())
+                .select_from(feeds)
+                .where(feeds.c.enabled, feeds.c.next_poll_at.is_(None))
+            )
+            if never:
+                return utcnow()
+            return as_utc(
+                conn.scalar(sa.select(sa.func.min(feeds.c.next_poll_at)).where(feeds.c.enabled))
+            )
+
+    def lateness(self) -> tuple[float, int]:
+        """(seconds the most overdue feed waits to start, how many wait) right now.
+
+        A feed being polled (leased, lease alive) is not waiting: its own deadline
+        bounds it. A feed never polled has no due time yet and is not counted.
+        """
+        now = utcnow()
+        waiting = (
+            feeds.c.enabled
+            & (feeds.c.next_poll_at <= now)
+            & sa.or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now)
+        )
+        with self.engine.connect() as conn:
+            oldest, count = conn.execute(
+                sa.select(sa.func.min(feeds.c.next_poll_at), sa.func.count()).where(waiting)
+            ).one()
+        if oldest is None:
+            return 0.0, 0
+        return max(0.0, (now - as_utc(oldest)).total_seconds()), int(count)
 
     def record_success(
         self, feed_id: int, result: FetchResult, next_at: datetime, interval: float
@@ -233,6 +332,7 @@ class FeedStore:
                     as_utc(r.failing_since),
                     r.language,
                     r.config_url,
+                    r.poll_lateness,
                 )
                 for r in rows
             ]

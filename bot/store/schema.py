@@ -39,6 +39,8 @@ feeds = sa.Table(
     # Every item of the feed's latest full document was seen at or after this time:
     # pruning keeps those (bot/store/retention.py). NULL: keep all its items.
     sa.Column("listed_since", sa.DateTime(timezone=True)),
+    # Seconds after its due time the latest poll started (/feeds shows a late feed).
+    sa.Column("poll_lateness", sa.Float),
 )
 
 stories = sa.Table(

@@ -27,6 +27,8 @@ from bot.telegram.commands import ChatUI
 from bot.telegram.conversation import Command, Conversation
 from bot.telegram.paging import nav_row, page_of, titled
 
+LATE_SHOWN_SECONDS = 10.0  # a poll that started this late past its due time is shown
+
 log = logging.getLogger(__name__)
 # /addfeed: (the feed's URL, its title, found through a web page?), read by the service.
 Probe = Callable[[str], Awaitable[tuple[str, str, bool]]]
@@ -81,7 +83,14 @@ def health_block(number: int, h: FeedHealth, t: Texts, problems: FeedProblems | 
             items=t.n("{n} article", "{n} articles", h.items_seen),
         )
     address = link(h.url, clip(h.url, 120))
-    return f"{number}. {name} — {state}\n    {address}{unanalysed_words(problems, t)}"
+    late = ""
+    if h.poll_lateness is not None and h.poll_lateness >= LATE_SHOWN_SECONDS:
+        late = "\n    ⏱ " + t._(
+            "polled {n} s late last time: its host cannot keep up at this interval, "
+            "or every poller was busy",
+            n=round(h.poll_lateness),
+        )
+    return f"{number}. {name} — {state}\n    {address}{late}{unanalysed_words(problems, t)}"
 
 
 class FeedAdmin:

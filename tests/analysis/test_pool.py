@@ -168,3 +168,21 @@ async def test_a_job_that_raises_gets_its_own_error_back_and_keeps_its_worker() 
         assert pool.killed == 0
     finally:
         pool.close()
+
+
+HEAVY = ("_pytest", "pydantic", "sqlalchemy", "telegram", "bot.app", "bot.config")
+LOADED = f"sorted(m for m in __import__('sys').modules if m.startswith({HEAVY!r}))"
+
+
+async def test_workers_start_lean_and_exit_when_idle() -> None:
+    """The parent's __main__ (here pytest) is not re-imported; an idle worker leaves."""
+    pool = WorkerPool(ExtractSettings(workers=1, idle_seconds=0.3))
+    try:
+        assert await pool.run(eval, LOADED) == [], "the worker imported only what jobs use"
+        pid = await pool.run(worker_pid, 0)
+        assert psutil.pid_exists(pid)
+        await asyncio.to_thread(psutil.Process(pid).wait, 10)  # it exits by itself
+        assert pool.idled == 1
+        assert await pool.run(worker_pid, 0) != pid, "the next job starts a new worker"
+    finally:
+        pool.close()

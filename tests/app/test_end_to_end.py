@@ -35,7 +35,7 @@ async def test_subscribe_poll_extract_match_alert_once_and_not_after_restart(
     harness.write(["/feed.xml"])
 
     async with harness.running() as service:
-        await service.pipeline.wait_cycles(1)  # first sight of the (empty) feed
+        await service.pipeline.wait_polls(1)  # first sight of the (empty) feed
         api.push_message(CHAT, "/subscribe kazakhstan")
         await harness.wait_sent(lambda a: any(m["chat_id"] == CHAT for m in a.sent))
         assert api.sent[-1]["text"] == "Following <b>Kazakhstan</b> now."
@@ -47,8 +47,8 @@ async def test_subscribe_poll_extract_match_alert_once_and_not_after_restart(
         }
         site.route("/feed.xml", rss([item]), etag='"v2"')
         await harness.wait_sent(lambda a: len(alerts_to(a)) >= 1)
-        done = service.pipeline.cycles
-        await service.pipeline.wait_cycles(done + 2)
+        done = service.pipeline.polls
+        await service.pipeline.wait_polls(done + 2)
 
     alerts = alerts_to(api)
     assert len(alerts) == 1
@@ -65,7 +65,7 @@ async def test_subscribe_poll_extract_match_alert_once_and_not_after_restart(
     sent_before, polls = len(api.sent), site.hits("/feed.xml")
     async with harness.running() as service:
         await site.wait_for_async(lambda s: s.hits("/feed.xml") >= polls + 2, 20)
-        await service.pipeline.wait_cycles(service.pipeline.cycles + 1)  # the last one recorded
+        await service.pipeline.wait_polls(service.pipeline.polls + 1)  # the last one recorded
     assert len(api.sent) == sent_before, "a restart on the same state must not re-alert"
     assert service.store.outbox.counts() == {"sent": 1}, "nothing queued for later either"
 
@@ -92,7 +92,7 @@ async def test_failing_feeds_do_not_stop_the_others_and_304_costs_no_parse(
     async with harness.running() as service:
         polled = ("/good.xml", "/500.xml", "/garbage.xml", "/slow.xml")
         await site.wait_for_async(lambda s: all(s.hits(p) >= 3 for p in polled), 30)
-        await service.pipeline.wait_cycles(service.pipeline.cycles + 1)  # the last one recorded
+        await service.pipeline.wait_polls(service.pipeline.polls + 1)  # the last one recorded
         store: Store = service.store
 
     good_url = site.url("/good.xml")

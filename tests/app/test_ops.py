@@ -13,12 +13,13 @@ import pytest
 
 from bot.app import service as service_module
 from bot.app.cli import main
-from bot.app.health import check, healthcheck, max_age
+from bot.app.health import HEARTBEAT_MAX_SECONDS, check, healthcheck, late_limit
 from bot.app.metrics import Metrics
 from bot.app.service import Service
 from bot.config.settings import load_settings
 from bot.core.errors import NewsbotError
 from bot.store import Store
+from bot.store.schema import feeds
 from tests.fakes.web import HTML, RequestInfo
 from tests.helpers.harness import CORPUS, ROOT, Harness, rss
 
@@ -33,19 +34,51 @@ def sample(service: Service, name: str, **labels: str) -> float:
 # ---------------------------------------------------------------- health
 
 
-def test_health_rule_no_cycle_fresh_and_stale(tmp_path: Path) -> None:
-    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+def _overdue(store: Store, url: str, seconds: float, *, leased: bool = False) -> None:
+    """Make ``url``'s feed due ``seconds`` ago (and leased to a live poll, or not)."""
+    now = datetime.now(UTC)
+    values: dict = {"next_poll_at": now - timedelta(seconds=seconds)}
+    if leased:
+        values.update(lease_owner="elsewhere", lease_until=now + timedelta(seconds=600))
+    with store.engine.begin() as conn:
+        conn.execute(feeds.update().where(feeds.c.url == url).values(**values))
+
+
+def test_health_rule_heartbeat_and_late_polls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both paths (the service's SQLAlchemy one, the container's stdlib one) agree."""
+    monkeypatch.setenv("NEWSBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    settings = load_settings(tmp_path)
+    store = Store.open(settings.db_url)
+
+    def both(interval: float = 300) -> list[tuple[bool, str]]:
+        return [
+            check(store, interval),
+            healthcheck(settings.model_copy(update={"poll_interval_seconds": interval})),
+        ]
+
     try:
-        assert check(store, 300) == (False, "no polling cycle has completed yet")
+        for ok, why in both():
+            assert not ok and why == "the poll scheduler has not started (no heartbeat yet)"
         store.heartbeat()
-        ok, why = check(store, 300)
-        assert ok and why.startswith("last cycle finished")
-        assert max_age(300) == 960
-        old = datetime.now(UTC) - timedelta(seconds=max_age(300) + 5)
-        store.set_meta("last_cycle_at", old.isoformat())
-        ok, why = check(store, 300)
-        assert not ok and why.endswith("(limit 960 s)")
-        assert check(store, 3600)[0], "the limit scales with the poll interval"
+        store.feeds.sync([("http://a.test/f.xml", "A", None, None)])
+        for ok, why in both():  # never polled: no due time yet, so not late
+            assert ok and why.startswith("polls on time"), why
+        assert late_limit(300) == 150 and late_limit(10) == 30
+        _overdue(store, "http://a.test/f.xml", 100)
+        assert all(ok for ok, _ in both()), "late, but within half an interval"
+        _overdue(store, "http://a.test/f.xml", 200)
+        for ok, why in both():
+            assert not ok and why.startswith("polls are late: 1 feed(s) due and not started"), why
+            assert why.endswith("(limit 150 s)"), why
+        assert all(ok for ok, _ in both(3600)), "the limit scales with the poll interval"
+        _overdue(store, "http://a.test/f.xml", 200, leased=True)
+        assert all(ok for ok, _ in both()), "being polled: its own deadline bounds it"
+        old = datetime.now(UTC) - timedelta(seconds=HEARTBEAT_MAX_SECONDS + 5)
+        store.set_meta("scheduler_at", old.isoformat())
+        for ok, why in both():
+            assert not ok and why.startswith("the poll scheduler last ran"), why
     finally:
         store.close()
 
@@ -132,7 +165,7 @@ async def test_metrics_port_in_use_is_a_clear_error(harness: Harness) -> None:
         async with Service(harness.settings()) as service:
             with pytest.raises(NewsbotError, match=f"metrics server cannot listen on .*:{port}"):
                 await service.serve(asyncio.Event())
-            assert service.pipeline.cycles == 0, "refused before any polling"
+            assert service.pipeline.polls == 0, "refused before any polling"
 
 
 # ---------------------------------------------------------------- stopping
@@ -174,12 +207,12 @@ async def test_stop_lets_a_cycle_finish_within_the_grace_and_sends_nothing_new(
         await asyncio.wait_for(serving, service_module.SHUTDOWN_GRACE + 2)
         assert asyncio.get_running_loop().time() - started < service_module.SHUTDOWN_GRACE
         assert service.store.outbox.counts() == {"pending": 1}, "recorded, not sent"
-        assert service.pipeline.cycles == 1
+        assert service.pipeline.polls == 1
     assert not [m for m in api.sent if m["chat_id"] == CHAT]
 
     async with harness.running() as service:
         await harness.wait_sent(lambda a: any(m["chat_id"] == CHAT for m in a.sent))
-        await service.pipeline.wait_cycles(service.pipeline.cycles + 1)
+        await service.pipeline.wait_polls(service.pipeline.polls + 1)
     alerts = [m["text"] for m in api.sent if m["chat_id"] == CHAT]
     assert len(alerts) == 1 and link in alerts[0], "the held alert, sent once"
     assert site.hits("/a/1") == 1, "recorded before the stop: not fetched again"

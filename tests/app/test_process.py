@@ -24,7 +24,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.app.health import max_age
+from bot.app.health import HEARTBEAT_MAX_SECONDS
 from bot.store import Store
 from tests.fakes.child_env import child_env
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeBotAPI
@@ -195,37 +195,38 @@ def test_healthcheck_turns_unhealthy_when_polling_stalls(harness: Harness, bot: 
 
     site.route_fn("/feed.xml", feed)
     harness.write(["/feed.xml"], fetch={"deadline_seconds": 120}, metrics_port=0, **FRESH)
-    assert newsbot(harness, "healthcheck").returncode == 1  # no cycle yet
+    assert newsbot(harness, "healthcheck").returncode == 1  # no scheduler yet
 
     try:
         bot.start()
         started = wait_until(lambda: bot.event("metrics_server_started"), "metrics", bot=bot)
         healthz = f"http://127.0.0.1:{started['port']}/healthz"
-        wait_until(lambda: query_meta(harness, "last_cycle_at"), "a first cycle", bot=bot)
+        wait_until(lambda: query_meta(harness, "scheduler_at"), "the scheduler", bot=bot)
 
         result = newsbot(harness, "healthcheck")
         assert result.returncode == 0, result.stdout + result.stderr
-        assert result.stdout.startswith("healthy: last cycle finished")
+        assert result.stdout.startswith("healthy: polls on time"), result.stdout
         assert get(healthz).status_code == 200
 
-        # Stall polling: from the next request on, the feed hangs, so no cycle can finish.
+        # From the next request on the feed hangs: one poller waits on its deadline,
+        # which is the feed's own business, and the scheduler (its heartbeat) goes on.
         stalled["on"] = True
         polls = site.hits("/feed.xml")
         site.wait_for(lambda s: s.hits("/feed.xml") > polls, 20)
-        # Let the heartbeat age past the limit (as if the stall had lasted that long).
-        limit = max_age(harness.settings().poll_interval_seconds)
-        old = datetime.now(UTC) - timedelta(seconds=limit + 30)
-        set_meta(harness, "last_cycle_at", old.isoformat())
+        assert newsbot(harness, "healthcheck").returncode == 0, "a hanging feed is not a stall"
+        # A stalled scheduler stops its heartbeat: age it past the limit, as if it had.
+        old = datetime.now(UTC) - timedelta(seconds=HEARTBEAT_MAX_SECONDS + 30)
+        set_meta(harness, "scheduler_at", old.isoformat())
 
         result = newsbot(harness, "healthcheck")
         assert result.returncode == 1, result.stdout + result.stderr
-        assert result.stdout.startswith("unhealthy: last cycle finished"), result.stdout
-        assert f"(limit {limit:.0f} s)" in result.stdout
+        assert result.stdout.startswith("unhealthy: the poll scheduler last ran"), result.stdout
+        assert f"(limit {HEARTBEAT_MAX_SECONDS:.0f} s)" in result.stdout
         resp = get(healthz)
         assert resp.status_code == 503
-        assert "last cycle finished" in resp.text
+        assert "the poll scheduler last ran" in resp.text
 
-        release.set()  # the poll completes, the cycle finishes, the heartbeat is fresh
+        release.set()  # the scheduler's next beat makes the heartbeat fresh again
         wait_until(lambda: get(healthz).status_code == 200, "/healthz to recover", bot=bot)
         assert newsbot(harness, "healthcheck").returncode == 0
     finally:
@@ -234,7 +235,7 @@ def test_healthcheck_turns_unhealthy_when_polling_stalls(harness: Harness, bot: 
     assert code == 0, bot.tail()
 
 
-def test_metrics_of_a_running_bot_parse_and_show_the_cycle(harness: Harness, bot: Bot) -> None:
+def test_metrics_of_a_running_bot_parse_and_show_the_polls(harness: Harness, bot: Bot) -> None:
     site, api = harness.site, harness.telegram
     page = (CORPUS / "pages" / "standard_de.html").read_bytes()
     site.route("/feed.xml", rss([item(site, "/article/1", "OVKS verlässt Kasachstan")]), etag='"1"')
@@ -269,9 +270,12 @@ def test_metrics_of_a_running_bot_parse_and_show_the_cycle(harness: Harness, bot
     assert got["newsbot_matches_total", (("topic", "kazakhstan"),)] == 1
     assert got["newsbot_alerts_sent_total", ()] == 1
     assert got["newsbot_alerts_queued", ()] == 0
-    assert got["newsbot_cycle_duration_seconds_count", ()] >= 1
-    assert got["newsbot_cycle_duration_seconds_sum", ()] > 0
-    assert got["newsbot_last_cycle_timestamp_seconds", ()] >= started_at
+    # `run` has no cycles: each poll's lateness is observed as it starts.
+    assert got["newsbot_poll_lateness_seconds_count", ()] >= 3
+    assert got["newsbot_cycle_duration_seconds_count", ()] == 0
+    assert 0 <= got["newsbot_poll_overdue_seconds", ()] < 30
+    assert got["newsbot_pollers_exhausted_total", ()] == 0
+    assert time.time() >= started_at
 
 
 def scrape(url: str) -> dict[tuple[str, tuple], float]:

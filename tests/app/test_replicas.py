@@ -241,7 +241,7 @@ class Cluster:
         self.replicas += new
         for replica in new:
             wait_until(
-                lambda r=replica: r.bot.event("cycle_done"),
+                lambda r=replica: r.bot.event("newsbot_started"),  # it may get no feed to poll
                 f"{replica.name} polling",
                 60,
                 bot=replica.bot,

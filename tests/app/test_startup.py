@@ -199,7 +199,7 @@ def test_the_check_passes_a_writable_fresh_state_directory(tmp_path: Path) -> No
 # ---------------------------------------------------------------- the log at INFO
 
 
-def test_info_logs_are_one_start_line_then_one_line_per_cycle(harness: Harness) -> None:
+def test_info_logs_are_one_start_line_then_a_polls_line_now_and_then(harness: Harness) -> None:
     """Before: seven Alembic lines on every command and ~10 APScheduler lines at start."""
     harness.site.route("/feed.xml", rss([]))
     harness.write(["/feed.xml"], log_json=True)
@@ -207,8 +207,8 @@ def test_info_logs_are_one_start_line_then_one_line_per_cycle(harness: Harness) 
     try:
         process.start()  # a new database: Alembic migrates it from scratch
         wait_until(
-            lambda: len([e for e in process.events() if e["event"] == "cycle_done"]) >= 3,
-            "three cycles",
+            lambda: len([e for e in process.events() if e["event"] == "polls_done"]) >= 1,
+            "a first polls line",
             bot=process,
         )
         code, _ = process.stop()
@@ -220,12 +220,12 @@ def test_info_logs_are_one_start_line_then_one_line_per_cycle(harness: Harness) 
     assert {e["logger"].split(".")[0] for e in events} == {"bot"}, "no library narrates"
     names = [e["event"] for e in events]
     start = names.index("newsbot_started")
-    first = names.index("cycle_done")
+    first = names.index("polls_done")
     # Polling Telegram is the other line at start (replicas: only the leader says it).
     assert set(names[:first]) <= {"newsbot_started", "telegram_polling_started"}, names
     assert names.count("newsbot_started") == 1 and start < first
     stop = names.index("service_stopping")
-    assert set(names[first:stop]) == {"cycle_done"}, "one line per cycle, nothing else"
+    assert set(names[first:stop]) == {"polls_done"}, "one line per REPORT_SECONDS, nothing else"
     line = events[start]
     assert line["version"] == __version__ and line["config_dir"] == str(harness.config)
     assert line["database"] == f"sqlite:///{harness.root / 'state' / 'newsbot.sqlite3'}"

@@ -151,7 +151,7 @@ async def test_a_feed_broken_for_long_is_reported_once_and_its_recovery_too(
         await site.wait_for_async(lambda s: s.hits("/f.xml") >= failures + 3)
         site.route("/f.xml", rss([]))
         await harness.wait_sent(lambda a: any("Feed recovered" in m["text"] for m in a.sent))
-        await service.pipeline.wait_cycles(service.pipeline.cycles + 2)
+        await service.pipeline.wait_polls(service.pipeline.polls + 2)
     notes = [m["text"] for m in api.sent if m["chat_id"] == 321]
     assert sum("Feed broken" in n for n in notes) == 1, notes
     assert sum("Feed recovered" in n for n in notes) == 1, notes

@@ -36,7 +36,7 @@ async def test_three_copies_of_a_wire_story_give_one_alert_naming_all_sources(
         site.route(f"/{name}.xml", rss([]))
     harness.write([f"/{name}.xml" for name in copies])
     async with harness.running() as service:
-        await service.pipeline.wait_cycles(1)
+        await service.pipeline.wait_polls(1)
         await say(harness, CHAT, "/subscribe csto")
         for n, (name, html) in enumerate(copies.items()):
             site.route(f"/story-{name}", html, content_type="text/html; charset=utf-8")
@@ -44,8 +44,8 @@ async def test_three_copies_of_a_wire_story_give_one_alert_naming_all_sources(
             site.route(f"/{name}.xml", rss([item]))
             # the first copy is alerted; each later one updates that alert in place
             await harness.wait_sent(lambda a, n=n: _names(a) == n and _alerts(a) == 1)
-        done = service.pipeline.cycles
-        await service.pipeline.wait_cycles(done + 2)
+        done = service.pipeline.polls
+        await service.pipeline.wait_polls(done + 2)
     alerts = [m for m in api.sent if m["chat_id"] == CHAT and "<a href=" in m["text"]]
     assert len(alerts) == 1, "one alert per subscriber per story"
     final = api.edits[-1]["text"] if api.edits else alerts[0]["text"]

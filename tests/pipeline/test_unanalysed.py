@@ -98,7 +98,7 @@ async def test_a_page_that_stalls_its_worker_costs_only_its_own_item(harness: Ha
     async with harness.running() as service:
         await harness.wait_sent(lambda api: len(alerts_to(harness)) >= 3, 30)
         await site.wait_for_async(lambda s: s.hits("/hostile") >= 2, 30)
-        await service.pipeline.wait_cycles(service.pipeline.cycles + 2)
+        await service.pipeline.wait_polls(service.pipeline.polls + 2)
         health = (await say(harness, ADMIN, "/feeds"))["text"]
         metrics = service.metrics.render().decode()
 

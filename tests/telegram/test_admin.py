@@ -51,7 +51,7 @@ async def test_feed_health_add_discover_and_remove(harness: Harness) -> None:
     setup(harness)
     feeds_file = harness.config / "feeds.yaml"
     async with harness.running() as service:
-        await service.pipeline.wait_cycles(1)
+        await service.pipeline.wait_polls(1)
         health = (await say(harness, ADMIN, "/feeds"))["text"]
         f_url = harness.site.url("/f.xml")
         assert health == (
@@ -81,7 +81,7 @@ async def test_feed_health_add_discover_and_remove(harness: Harness) -> None:
             "There is no feed “9” in the list: /feeds shows the numbers."
         )
         harness.site.route("/f.xml", "oops", status=503)
-        await service.pipeline.wait_cycles(service.pipeline.cycles + 2)
+        await service.pipeline.wait_polls(service.pipeline.polls + 2)
         failing = (await say(harness, ADMIN, "/feeds"))["text"]
         assert "— ❌ failing for 1 min: the server answered HTTP 503" in failing
         stats = (await say(harness, ADMIN, "/stats"))["text"].split("\n")
@@ -158,7 +158,7 @@ async def test_test_command_types_and_explains_in_words_without_alerting(
         assert "MATCHED" not in out and "body[" not in out, "words, not the CLI's lines"
         assert harness.telegram.calls("sendChatAction")[0]["action"] == "typing"
         assert harness.site.hits("/article") == 1, "the page itself was fetched and explained"
-        await service.pipeline.wait_cycles(service.pipeline.cycles + 1)
+        await service.pipeline.wait_polls(service.pipeline.polls + 1)
         assert service.store.outbox.counts() == {}, "nothing recorded for the subscriber"
 
 

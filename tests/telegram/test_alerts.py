@@ -230,7 +230,7 @@ async def test_an_alert_in_each_of_four_languages_in_each_chats_time_zone(
     feeds["feeds"][0]["language"] = "de"
     (harness.config / "feeds.yaml").write_text(yaml.safe_dump(feeds))
     async with harness.running() as service:
-        await service.pipeline.wait_cycles(1)  # the empty feed's first sight
+        await service.pipeline.wait_polls(1)  # the empty feed's first sight
         for chat, (lang, zone) in CHATS.items():
             await say(harness, chat, f"/language {lang}")
             await say(harness, chat, f"/timezone {zone}")

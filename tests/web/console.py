@@ -90,4 +90,4 @@ async def archived(service, n: int, timeout: float = 30) -> None:
 
     async with asyncio.timeout(timeout):
         while service.store.archive.count(ArchiveQuery(matched_only=False)) < n:
-            await service.pipeline.wait_cycles(service.pipeline.cycles + 1)
+            await service.pipeline.wait_polls(service.pipeline.polls + 1)

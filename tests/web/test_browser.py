@@ -47,7 +47,7 @@ async def test_log_in_search_edit_try_save_and_see_the_rule_live(
     shots.mkdir(parents=True, exist_ok=True)
     port = setup_news(harness)
     async with harness.running() as service, async_playwright() as pw:  # type: ignore[operator]
-        await service.pipeline.wait_cycles(1)
+        await service.pipeline.wait_polls(1)
         await say(harness, CHAT, "/subscribe weather")
         serve_stories(harness, STORIES)
         await archived(service, len(STORIES))

@@ -25,7 +25,7 @@ def _base(page: str) -> str:
 async def test_archive_try_on_past_news_save_and_live(harness: Harness) -> None:
     port = setup_news(harness)
     async with harness.running() as service:
-        await service.pipeline.wait_cycles(1)
+        await service.pipeline.wait_polls(1)
         await say(harness, CHAT, "/subscribe weather")
         serve_stories(harness, STORIES)
         await archived(service, len(STORIES))
@@ -85,7 +85,7 @@ async def test_feeds_page_health_and_edits_through_feeds_yaml(harness: Harness) 
         "/other.xml", "<rss version='2.0'><channel><title>Other</title></channel></rss>"
     )
     async with harness.running() as service:
-        await service.pipeline.wait_cycles(1)
+        await service.pipeline.wait_polls(1)
         token = service.store.logins.issue(ADMIN)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as web:
             await web.get("/login", params={"token": token})
