@@ -144,11 +144,17 @@ async def test_a_worker_crash_fails_only_the_job_it_was_running() -> None:
     assert "worker crashed" in str(crashed) and "SIGKILL" in str(crashed)
 
 
-async def test_a_cancelled_job_takes_its_worker_down_and_the_pool_goes_on() -> None:
+async def test_a_cancelled_job_takes_its_worker_down_and_the_pool_goes_on(
+    tmp_path: Path,
+) -> None:
     pool = WorkerPool(ExtractSettings(workers=1, timeout_seconds=20))
+    marker = tmp_path / "pid"
     try:
-        job = asyncio.ensure_future(pool.run(slow_pid, 30))
-        await asyncio.sleep(0.5)  # let it start in the worker (the outcome does not depend on it)
+        job = asyncio.ensure_future(pool.run(sleeper, str(marker)))
+        for _ in range(400):  # until it runs in the worker (poll, bounded)
+            if marker.exists():
+                break
+            await asyncio.sleep(0.05)
         job.cancel()
         with pytest.raises(asyncio.CancelledError):
             await job

@@ -12,28 +12,17 @@ process's peak memory shows it.
 from __future__ import annotations
 
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.app.test_process import FRESH, STOP_LIMIT
 from tests.helpers.harness import Harness
-from tests.helpers.process import Bot
+from tests.helpers.process import FRESH, STOP_LIMIT, Bot
 
 pytestmark = pytest.mark.process
 CHAT = 7171
 HEAD = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
 TAIL = b"</channel></rss>"
-
-
-@pytest.fixture
-def bot(harness: Harness) -> Iterator[Bot]:
-    process = Bot(harness)
-    try:
-        yield process
-    finally:
-        process.cleanup()
 
 
 def test_hostile_feeds_neither_silence_commands_nor_delay_shutdown(

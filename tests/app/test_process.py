@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,25 +23,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app.health import HEARTBEAT_MAX_SECONDS
 from bot.store import Store
-from tests.fakes.child_env import child_env
-from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeBotAPI
+from tests.fakes.telegram_api import FakeBotAPI
 from tests.fakes.web import HTML, LoopbackSite, RequestInfo
 from tests.helpers.harness import CORPUS, Harness, rss
-from tests.helpers.process import Bot, wait_until
+from tests.helpers.process import FRESH, STOP_LIMIT, Bot, newsbot, wait_until
 
 CHAT = 5151
-STOP_LIMIT = 10.0  # seconds from SIGTERM to exit, at most
 
 pytestmark = pytest.mark.process  # every test runs `newsbot run` as a child
-
-
-@pytest.fixture
-def bot(harness: Harness) -> Iterator[Bot]:
-    process = Bot(harness)
-    try:
-        yield process
-    finally:
-        process.cleanup()
 
 
 def db_path(harness: Harness) -> Path:
@@ -73,25 +59,12 @@ def alerts_to(api: FakeBotAPI, chat_id: int = CHAT) -> list[str]:
     return [m["text"] for m in api.sent if m["chat_id"] == chat_id and "<a href=" in m["text"]]
 
 
-def newsbot(harness: Harness, *args: str) -> subprocess.CompletedProcess[str]:
-    """One short-lived ``newsbot`` command, as the container's healthcheck runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "--config", str(harness.config), *args],
-        cwd=harness.root,
-        env=child_env(DEFAULT_TOKEN),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def item(site: LoopbackSite, path: str, title: str) -> dict[str, Any]:
     return {"title": title, "link": site.url(path), "date": datetime.now(UTC)}
 
 
 # Alert on items published within a day even at a feed's first poll, so one cycle
 # is enough; JSON logs so the test can read events such as the metrics port.
-FRESH = {"alerts": {"first_poll_max_age_hours": 24}, "log_json": True}
 
 
 def test_sigterm_mid_cycle_exits_0_within_10_s_and_the_item_in_flight_is_alerted_once(

@@ -9,30 +9,15 @@ token, at start-up and while running, and stdout and stderr are searched for it.
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
-from collections.abc import Iterator
 
 import pytest
 
-from tests.fakes.child_env import child_env
 from tests.helpers.harness import Harness, rss
-from tests.helpers.process import Bot, wait_until
+from tests.helpers.process import Bot, newsbot, wait_until
 
 pytestmark = pytest.mark.process
 REVOKED = "654321:REVOKED-token_abcdefghijklmnopqrstuvwxyz98"
 SECRET_PART = REVOKED.split(":", 1)[1]
-
-
-def run(harness: Harness, *args: str, token: str = REVOKED) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "--config", str(harness.config), *args],
-        cwd=harness.root,
-        env=child_env(token),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 @pytest.mark.parametrize("log_json", [False, True], ids=["text logs", "json logs"])
@@ -42,21 +27,12 @@ def test_a_revoked_token_is_refused_by_name_and_never_printed(
 ) -> None:
     harness.site.route("/f.xml", rss([]))
     harness.write(["/f.xml"], log_json=log_json)
-    done = run(harness, command)
+    done = newsbot(harness, command, token=REVOKED)
     output = done.stdout + done.stderr
     assert SECRET_PART not in output, output[-3000:]
     assert done.returncode == 2, output[-3000:]
     assert "TELEGRAM_BOT_TOKEN" in done.stderr and "refused" in done.stderr, done.stderr
     assert "Traceback" not in output
-
-
-@pytest.fixture
-def bot(harness: Harness) -> Iterator[Bot]:
-    process = Bot(harness)
-    try:
-        yield process
-    finally:
-        process.cleanup()
 
 
 def test_a_token_revoked_while_running_is_never_printed(harness: Harness, bot: Bot) -> None:

@@ -30,11 +30,10 @@ import pytest
 import sqlalchemy as sa
 
 from bot.store import Store
-from tests.app.test_process import newsbot
 from tests.fakes.telegram_api import FakeBotAPI
 from tests.helpers.harness import Harness, rss
 from tests.helpers.pg import admin_engine
-from tests.helpers.process import Bot, wait_until
+from tests.helpers.process import Bot, newsbot, wait_until
 
 pytestmark = pytest.mark.process
 ADMIN, CHATS = 901, (71, 72)

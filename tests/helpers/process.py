@@ -20,6 +20,22 @@ from tests.fakes.telegram_api import DEFAULT_TOKEN
 from tests.helpers.harness import ROOT, Harness
 
 T = TypeVar("T")
+STOP_LIMIT = 10.0  # seconds from SIGTERM to exit, at most
+FRESH = {"alerts": {"first_poll_max_age_hours": 24}, "log_json": True}
+
+
+def newsbot(
+    harness: Harness, *args: str, token: str = DEFAULT_TOKEN
+) -> subprocess.CompletedProcess[str]:
+    """One short-lived ``newsbot`` command, as the container's healthcheck runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(harness.config), *args],
+        cwd=harness.root,
+        env=child_env(token),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def wait_until(
