@@ -1,6 +1,7 @@
 """What one poll's outcome means for its feed: when it is polled next, and its health.
 
-A success schedules the next poll (adaptive interval, server hints, jitter); a
+A success schedules the next poll (adaptive interval, server hints, jitter), from
+the time it fell due when it ran on time (bot/pipeline/schedule.py); a
 failure backs off, and a feed failing for ``polling.broken_after_hours`` is marked
 broken and the admins are told once (and again when it recovers).
 """
@@ -16,7 +17,7 @@ from bot.core.clock import utcnow
 from bot.core.models import FeedSource, FetchResult
 from bot.pipeline.recorder import Recorder
 from bot.pipeline.report import CycleReport
-from bot.pipeline.schedule import Poll, ceiling, next_delay, next_interval
+from bot.pipeline.schedule import Poll, ceiling, next_delay, next_interval, next_poll_at
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,9 @@ class PollOutcomes:
         polling = self.settings.polling
         base = self.base(feed)
         interval = next_interval(base, feed.current_interval, poll, polling)
-        delay = next_delay(interval, poll, polling, cap=ceiling(base, polling))
-        self.recorder.feed_ok(feed, result, utcnow() + timedelta(seconds=delay), interval)
+        cap = ceiling(base, polling)
+        at = next_poll_at(feed.next_poll_at, utcnow(), interval, poll, polling, cap=cap)
+        self.recorder.feed_ok(feed, result, at, interval)
         if feed.broken:
             self._notify(f"Feed recovered: {feed.name} ({feed.url}) works again.")
 
