@@ -96,7 +96,7 @@ class PollingSettings(_Section):
     latency_ceiling_seconds: float | None = Field(None, gt=0)
     # Feeds polled at once, each by its own poller (an asyncio task): a hanging feed
     # holds one until its deadline. Requests stay bounded by fetch.max_concurrency.
-    pollers: int = Field(64, ge=1, le=2000)
+    pollers: int = Field(256, ge=1, le=2000)
 
     @model_validator(mode="after")
     def _ceiling_above_floor(self) -> PollingSettings:

@@ -5,7 +5,10 @@ at once for the next due feed, so a feed hanging until its deadline holds one
 poller and delays no other feed beyond the pool's capacity. Feeds are handed
 out earliest due first, at most ``per_host_concurrency`` per host (the fetcher
 spaces a host's requests anyway; more would only sit in its gate), so one crowded
-host never takes every poller. When the pool is full while feeds wait, the log
+host never takes every poller. A poll still running after the fetcher's
+``STALL_SECONDS`` stops counting toward its host's share, as its request stops
+counting toward the host's slots: two hanging feeds no longer keep the host's
+other feeds waiting for their deadline. When the pool is full while feeds wait, the log
 says so (``pollers_exhausted``) and so does a metric.
 
 ``run`` serves two callers through the same loop: ``newsbot run`` (``forever``:
@@ -25,6 +28,7 @@ from dataclasses import dataclass, field
 from bot.core.clock import utcnow
 from bot.core.hosts import host_of
 from bot.core.models import FeedSource
+from bot.ingest.fetch import STALL_SECONDS
 from bot.pipeline.report import CycleReport
 
 log = logging.getLogger(__name__)
@@ -50,17 +54,32 @@ class _Pool:
     size: int
     running: dict[asyncio.Task[None], str] = field(default_factory=dict)
     hosts: Counter[str] = field(default_factory=Counter)
+    counted: set[asyncio.Task[None]] = field(default_factory=set)  # in ``hosts``
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def free(self) -> int:
         return self.size - len(self.running)
 
-    def ended(self, task: asyncio.Task[None]) -> None:
-        host = self.running.pop(task, None)
-        if host is not None:
+    def add(self, task: asyncio.Task[None], host: str) -> None:
+        self.running[task] = host
+        self.hosts[host] += 1
+        self.counted.add(task)
+        task.add_done_callback(self.ended)
+        asyncio.get_running_loop().call_later(STALL_SECONDS, self.uncount, task)
+
+    def uncount(self, task: asyncio.Task[None]) -> None:
+        """A long poll stops holding its host's share (the fetcher's gate still spaces it)."""
+        if task in self.counted:
+            self.counted.discard(task)
+            host = self.running[task]
             self.hosts[host] -= 1
             if self.hosts[host] <= 0:
                 del self.hosts[host]
+            self.wake.set()
+
+    def ended(self, task: asyncio.Task[None]) -> None:
+        self.uncount(task)
+        self.running.pop(task, None)
         self.wake.set()
 
 
@@ -130,9 +149,7 @@ class PollScheduler:
             own.feeds += 1
             host = host_of(feed.url)
             task = asyncio.create_task(self.poll(feed, own))
-            pool.running[task] = host
-            pool.hosts[host] += 1
-            task.add_done_callback(pool.ended)
+            pool.add(task, host)
             if each is not None:
                 task.add_done_callback(lambda _, own=own: each(own))
         self.hooks.busy(len(pool.running))
