@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
+import json
 import multiprocessing as mp
 import re
 import socket
@@ -202,6 +203,8 @@ def run(scenario: str, order: str, args) -> dict:
                 conn.send(("stop",) if conn is farm_conn else "stop")
         farm.join(5)
         tg.join(5)
+    raw = {"feeds": [[f.host, f.hang] for f in feeds], "stats": stats, "sent": sent}
+    (root / "raw.json").write_text(json.dumps(raw))  # for a closer look afterwards
     log = (root / "bot.log").read_text(errors="replace")
     return {
         "feeds": feeds,

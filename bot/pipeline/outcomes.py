@@ -18,6 +18,7 @@ from bot.core.models import FeedSource, FetchResult
 from bot.pipeline.recorder import Recorder
 from bot.pipeline.report import CycleReport
 from bot.pipeline.schedule import Poll, ceiling, next_delay, next_interval, next_poll_at
+from bot.pipeline.scheduler import POLL_STARTED
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,8 @@ class PollOutcomes:
         base = self.base(feed)
         interval = next_interval(base, feed.current_interval, poll, polling)
         cap = ceiling(base, polling)
-        at = next_poll_at(feed.next_poll_at, utcnow(), interval, poll, polling, cap=cap)
+        due, started = feed.next_poll_at, POLL_STARTED.get()
+        at = next_poll_at(due, utcnow(), interval, poll, polling, cap=cap, started=started)
         self.recorder.feed_ok(feed, result, at, interval)
         if feed.broken:
             self._notify(f"Feed recovered: {feed.name} ({feed.url}) works again.")

@@ -9,8 +9,8 @@
 - On-time polls keep their phase: the next poll is due one delay after this one
   fell due, not after it ended. Counting from the end adds each poll's duration
   and its wait at the host's gate to every interval: 60 feeds on one host at 1 s
-  spacing drifted to 0.958 polls per 60 s interval. A late poll (more than
-  ``ON_TIME_FRACTION`` of the delay past due) counts from now instead, so a
+  spacing drifted to 0.958 polls per 60 s interval. A poll that started late (more
+  than ``ON_TIME_FRACTION`` of the delay past due) counts from now instead, so a
   backlog is never chased with back-to-back polls, and a feed is never polled much
   sooner than its interval after its last poll (at most that share, as jitter does).
   Jitter applies only when counting from now (an
@@ -102,15 +102,17 @@ def next_poll_at(
     rng: random.Random | None = None,
     *,
     cap: float | None = None,
+    started: datetime | None = None,
 ) -> datetime:
     """When a feed that fell due at ``due`` and whose poll ended ``now`` is polled next.
 
-    From ``due`` when the poll was on time (see the module's docstring), else from now.
+    From ``due`` when the poll started on time (``started``; unknown: judged by
+    ``now``), see the module's docstring; else from now.
     """
     if poll.ok and due is not None:
         due = min(due, now)  # polled before it fell due (``once``): count from now
         delay = next_delay(interval, poll, s, cap=cap, jitter=False)
-        if (now - due).total_seconds() <= delay * ON_TIME_FRACTION:
+        if ((started or now) - due).total_seconds() <= delay * ON_TIME_FRACTION:
             return max(due + timedelta(seconds=delay), now + timedelta(seconds=MIN_AHEAD_SECONDS))
     delay = next_delay(interval, poll, s, rng, cap=cap)
     return now + timedelta(seconds=max(delay, MIN_AHEAD_SECONDS))

@@ -19,11 +19,13 @@ feed ``take`` yields is polled exactly once, then it returns).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.core.clock import utcnow
 from bot.core.hosts import host_of
@@ -38,6 +40,11 @@ FLUSH_SECONDS = 1.0  # how long a polled feed may stay leased before its 304 is 
 TICK_MAX_SECONDS = 30.0  # look for due feeds at least this often (config edits, replicas)
 MIN_WAIT_SECONDS = 1.0  # due feeds that could not start (host busy, other replica): recheck
 SATURATION_LOG_SECONDS = 60.0  # at most one pollers_exhausted line this often
+# When the running poll started (set in its task's context): whether it began on
+# time decides where its next poll counts from (bot/pipeline/schedule.py).
+POLL_STARTED: contextvars.ContextVar[datetime | None] = contextvars.ContextVar(
+    "poll_started", default=None
+)
 
 
 @dataclass
@@ -148,7 +155,9 @@ class PollScheduler:
             own = report if each is None else CycleReport()
             own.feeds += 1
             host = host_of(feed.url)
-            task = asyncio.create_task(self.poll(feed, own))
+            context = contextvars.copy_context()
+            context.run(POLL_STARTED.set, now)  # this poll's own, not the loop's
+            task = asyncio.create_task(self.poll(feed, own), context=context)
             pool.add(task, host)
             if each is not None:
                 task.add_done_callback(lambda _, own=own: each(own))

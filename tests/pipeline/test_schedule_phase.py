@@ -11,6 +11,9 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from bot.config.settings import PollingSettings
+from bot.core.clock import utcnow
+from bot.core.models import FeedSource
+from bot.pipeline.report import CycleReport
 from bot.pipeline.schedule import (
     MIN_AHEAD_SECONDS,
     ON_TIME_FRACTION,
@@ -18,6 +21,7 @@ from bot.pipeline.schedule import (
     next_delay,
     next_poll_at,
 )
+from bot.pipeline.scheduler import POLL_STARTED, PollScheduler
 
 T = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 SHIPPED = PollingSettings()  # jitter 0.1
@@ -117,3 +121,28 @@ def test_feeds_sharing_one_host_are_each_polled_once_per_interval() -> None:
     assert simulate(60, 60, 1.0, 40, phase=False) < 0.98, "the old rule drifts"
     assert 0.98 <= simulate(60, 60, 1.0, 40, phase=True) <= 1.02
     assert 0.98 <= simulate(30, 60, 1.0, 40, phase=True) <= 1.02
+
+
+def test_on_time_is_judged_by_when_the_poll_started_not_when_it_ended() -> None:
+    """A poll that began on time but took long (pages, extraction) keeps its phase."""
+    long_poll = next_poll_at(T, at(20), 60, OK, SHIPPED, started=at(0.5))
+    assert long_poll == at(60)
+    late_start = next_poll_at(T, at(20), 60, OK, PollingSettings(jitter=0), started=at(10))
+    assert late_start == at(80), "started 10 s late: from the end"
+
+
+async def test_each_poll_knows_when_it_started_and_the_loop_does_not() -> None:
+    pending = [FeedSource(i, f"http://h{i}/f", f"http://h{i}/f", f"F{i}") for i in range(3)]
+    seen: list[datetime | None] = []
+
+    async def poll(feed: FeedSource, report: CycleReport) -> None:
+        seen.append(POLL_STARTED.get())
+
+    def take(n: int, busy: object) -> tuple[list[FeedSource], int]:
+        batch, pending[:] = pending[:n], pending[n:]
+        return batch, 0
+
+    before = utcnow()
+    await PollScheduler(2, poll).run(take, CycleReport())
+    assert len(seen) == 3 and all(s is not None and before <= s <= utcnow() for s in seen)
+    assert POLL_STARTED.get() is None, "set in each poll's own context only"
