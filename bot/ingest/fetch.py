@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from bot.config.settings import FetchSettings
+from bot.core.clock import utcnow
 from bot.core.errors import FetchError
 from bot.core.models import FetchResult
 from bot.ingest.decompress import ACCEPT_ENCODING, BodyTooLarge, CappedBody, ContentCodingError
@@ -62,6 +63,7 @@ class _Held:
 
     def __init__(self, *slots: asyncio.Semaphore) -> None:
         self.slots, self.answered = list(slots), False
+        self.sent = utcnow()  # the request leaves now: the host's spacing is waited out
 
     def stalled(self) -> None:
         if not self.answered:
@@ -239,7 +241,12 @@ class Fetcher:
             fresh = cache_seconds(resp.headers)
             if resp.status_code == 304:
                 return FetchResult(
-                    url, final, 304, permanent_redirect=permanent, cache_seconds=fresh
+                    url,
+                    final,
+                    304,
+                    permanent_redirect=permanent,
+                    cache_seconds=fresh,
+                    requested_at=held.sent,
                 )
             if resp.status_code >= 400:
                 wait = seconds_from(resp.headers.get("Retry-After"))
@@ -260,6 +267,7 @@ class Fetcher:
                 last_modified=resp.headers.get("Last-Modified"),
                 permanent_redirect=permanent,
                 cache_seconds=fresh,
+                requested_at=held.sent,
             )
 
 
