@@ -6,16 +6,16 @@
   the RSS ``<ttl>``, and ``Retry-After`` on 429/503.
 - Errors back off exponentially from the base interval, capped.
 - Jitter spreads feeds so they do not align.
-- On time, the next poll counts from the due time, not from when the poll ended.
-  Counting from the end added each poll's duration and its wait at the host's
-  politeness gate to every interval: 60 feeds on one host at 1 s spacing drifted
-  to 0.958 polls per 60 s interval. A request that left more than
-  ``PHASE_SLACK_SECONDS`` after its due time (it queued at its host's gate behind
-  feeds that fell due together) counts from when it left instead: the feed moves
-  into the gate's slot rather than queueing there every round. A request that
-  left more than ``ON_TIME_FRACTION`` of the delay late counts from now, with
-  jitter, so a backlog spreads out. An on-time poll is not re-jittered: it is
-  spread already, and jitter would random-walk its phase.
+- On time, the next poll counts from when this poll's request left (after the
+  host's politeness gate), not from when the poll ended. Counting from the end
+  added each poll's duration and its wait at the gate to every interval: 60 feeds
+  on one host at 1 s spacing drifted to 0.958 polls per 60 s interval. Counting
+  from the request, not from the due time, lets feeds that fell due together on
+  one host settle into the gate's slots instead of queueing at it every round, and
+  a feed is never polled sooner than its interval after its last request. A poll
+  whose request left late (more than ``ON_TIME_FRACTION`` of the delay past due)
+  counts from now instead, with jitter, so a backlog spreads out. An on-time poll
+  is not re-jittered: it is spread already, and jitter would random-walk its phase.
 - A latency ceiling (``polling.latency_ceiling_seconds``, default twice the base
   interval) caps the wait between successful polls, hints and jitter included, so
   an article waits at most that long for its alert's poll.
@@ -30,7 +30,6 @@ from datetime import datetime, timedelta
 from bot.config.settings import PollingSettings
 
 ON_TIME_FRACTION = 0.1  # a request that left at most this share of the delay past due: on time
-PHASE_SLACK_SECONDS = 1.0  # a request at most this late (a host spacing's wait) keeps its phase
 MIN_AHEAD_SECONDS = 1.0  # a next poll is never due sooner than this after the last one ends
 
 
@@ -113,10 +112,9 @@ def next_poll_at(
     """
     if poll.ok and due is not None:
         due = min(due, now)  # polled before it fell due (``once``)
+        anchor = min(started, now) if started is not None else due
         delay = next_delay(interval, poll, s, cap=cap, jitter=False)
         late = ((started or now) - due).total_seconds()
-        keep = started is None or late <= PHASE_SLACK_SECONDS
-        anchor = due if keep else min(started, now)
         if late <= delay * ON_TIME_FRACTION:
             return max(
                 anchor + timedelta(seconds=delay), now + timedelta(seconds=MIN_AHEAD_SECONDS)

@@ -1,4 +1,4 @@
-"""On-time polls keep their phase: the next poll counts from the due time, not the end.
+"""On-time polls keep their phase: the next poll counts from the request, not the end.
 
 Counting from the end of each poll made feeds sharing one host drift (60 feeds on
 one host at 1 s spacing got 0.958 polls per 60 s interval). These check the rule
@@ -123,11 +123,10 @@ def test_feeds_sharing_one_host_are_each_polled_once_per_interval() -> None:
     assert 0.98 <= simulate(30, 60, 1.0, 40, phase=True) <= 1.02
 
 
-def test_the_phase_moves_to_the_request_only_when_it_queued_at_its_host() -> None:
-    """A request that left on time keeps the phase however long the poll took (pages)."""
-    assert next_poll_at(T, at(20), 60, OK, SHIPPED, started=at(0.5)) == at(60)
-    queued = next_poll_at(T, at(20), 60, OK, SHIPPED, started=at(3))
-    assert queued == at(63), "left 3 s late (the gate): into that slot, not sooner"
+def test_on_time_counts_from_when_the_request_left_not_when_the_poll_ended() -> None:
+    """A request that left on time, on a poll that took long (pages, extraction)."""
+    long_poll = next_poll_at(T, at(20), 60, OK, SHIPPED, started=at(0.5))
+    assert long_poll == at(60.5), "from the request: never sooner than the interval after it"
     late_start = next_poll_at(T, at(20), 60, OK, PollingSettings(jitter=0), started=at(10))
     assert late_start == at(80), "left 10 s late: from the end"
 
