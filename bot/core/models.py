@@ -48,7 +48,6 @@ class FetchResult:
     last_modified: str | None = None
     permanent_redirect: bool = False
     cache_seconds: float | None = None  # from Cache-Control max-age or Expires
-    requested_at: datetime | None = None  # when the request left the host's politeness gate
 
     @property
     def not_modified(self) -> bool:

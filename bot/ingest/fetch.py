@@ -30,7 +30,6 @@ from urllib.parse import urlsplit
 import httpx
 
 from bot.config.settings import FetchSettings
-from bot.core.clock import utcnow
 from bot.core.errors import FetchError
 from bot.core.models import FetchResult
 from bot.ingest.decompress import ACCEPT_ENCODING, BodyTooLarge, CappedBody, ContentCodingError
@@ -63,7 +62,6 @@ class _Held:
 
     def __init__(self, *slots: asyncio.Semaphore) -> None:
         self.slots, self.answered = list(slots), False
-        self.sent = utcnow()  # the request leaves now: the host's spacing is waited out
 
     def stalled(self) -> None:
         if not self.answered:
@@ -241,12 +239,7 @@ class Fetcher:
             fresh = cache_seconds(resp.headers)
             if resp.status_code == 304:
                 return FetchResult(
-                    url,
-                    final,
-                    304,
-                    permanent_redirect=permanent,
-                    cache_seconds=fresh,
-                    requested_at=held.sent,
+                    url, final, 304, permanent_redirect=permanent, cache_seconds=fresh
                 )
             if resp.status_code >= 400:
                 wait = seconds_from(resp.headers.get("Retry-After"))
@@ -267,7 +260,6 @@ class Fetcher:
                 last_modified=resp.headers.get("Last-Modified"),
                 permanent_redirect=permanent,
                 cache_seconds=fresh,
-                requested_at=held.sent,
             )
 
 

@@ -1,7 +1,7 @@
 """What one poll's outcome means for its feed: when it is polled next, and its health.
 
 A success schedules the next poll (adaptive interval, server hints, jitter), from
-when its request left, if on time (bot/pipeline/schedule.py); a
+the time it fell due when it ran on time (bot/pipeline/schedule.py); a
 failure backs off, and a feed failing for ``polling.broken_after_hours`` is marked
 broken and the admins are told once (and again when it recovers).
 """
@@ -59,7 +59,7 @@ class PollOutcomes:
         base = self.base(feed)
         interval = next_interval(base, feed.current_interval, poll, polling)
         cap = ceiling(base, polling)
-        due, started = feed.next_poll_at, result.requested_at or POLL_STARTED.get()
+        due, started = feed.next_poll_at, POLL_STARTED.get()
         at = next_poll_at(due, utcnow(), interval, poll, polling, cap=cap, started=started)
         self.recorder.feed_ok(feed, result, at, interval)
         if feed.broken:

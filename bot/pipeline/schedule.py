@@ -6,16 +6,15 @@
   the RSS ``<ttl>``, and ``Retry-After`` on 429/503.
 - Errors back off exponentially from the base interval, capped.
 - Jitter spreads feeds so they do not align.
-- On time, the next poll counts from when this poll's request left (after the
-  host's politeness gate), not from when the poll ended. Counting from the end
-  added each poll's duration and its wait at the gate to every interval: 60 feeds
-  on one host at 1 s spacing drifted to 0.958 polls per 60 s interval. Counting
-  from the request, not from the due time, lets feeds that fell due together on
-  one host settle into the gate's slots instead of queueing at it every round, and
-  a feed is never polled sooner than its interval after its last request. A poll
-  whose request left late (more than ``ON_TIME_FRACTION`` of the delay past due)
-  counts from now instead, with jitter, so a backlog spreads out. An on-time poll
-  is not re-jittered: it is spread already, and jitter would random-walk its phase.
+- On-time polls keep their phase: the next poll is due one delay after this one
+  fell due, not after it ended. Counting from the end adds each poll's duration
+  and its wait at the host's gate to every interval: 60 feeds on one host at 1 s
+  spacing drifted to 0.958 polls per 60 s interval. A poll that started late (more
+  than ``ON_TIME_FRACTION`` of the delay past due) counts from now instead, so a
+  backlog is never chased with back-to-back polls, and a feed is never polled much
+  sooner than its interval after its last poll (at most that share, as jitter does).
+  Jitter applies only when counting from now (an
+  on-time feed is already spread, and re-jittering it would random-walk its phase).
 - A latency ceiling (``polling.latency_ceiling_seconds``, default twice the base
   interval) caps the wait between successful polls, hints and jitter included, so
   an article waits at most that long for its alert's poll.
@@ -29,7 +28,7 @@ from datetime import datetime, timedelta
 
 from bot.config.settings import PollingSettings
 
-ON_TIME_FRACTION = 0.1  # a request that left at most this share of the delay past due: on time
+ON_TIME_FRACTION = 0.1  # a poll that ended at most this share of its delay past due was on time
 MIN_AHEAD_SECONDS = 1.0  # a next poll is never due sooner than this after the last one ends
 
 
@@ -107,17 +106,13 @@ def next_poll_at(
 ) -> datetime:
     """When a feed that fell due at ``due`` and whose poll ended ``now`` is polled next.
 
-    ``started``: when its request left (unknown: the due time, and lateness judged
-    by ``now``). See the module's docstring.
+    From ``due`` when the poll started on time (``started``; unknown: judged by
+    ``now``), see the module's docstring; else from now.
     """
     if poll.ok and due is not None:
-        due = min(due, now)  # polled before it fell due (``once``)
-        anchor = min(started, now) if started is not None else due
+        due = min(due, now)  # polled before it fell due (``once``): count from now
         delay = next_delay(interval, poll, s, cap=cap, jitter=False)
-        late = ((started or now) - due).total_seconds()
-        if late <= delay * ON_TIME_FRACTION:
-            return max(
-                anchor + timedelta(seconds=delay), now + timedelta(seconds=MIN_AHEAD_SECONDS)
-            )
+        if ((started or now) - due).total_seconds() <= delay * ON_TIME_FRACTION:
+            return max(due + timedelta(seconds=delay), now + timedelta(seconds=MIN_AHEAD_SECONDS))
     delay = next_delay(interval, poll, s, rng, cap=cap)
     return now + timedelta(seconds=max(delay, MIN_AHEAD_SECONDS))

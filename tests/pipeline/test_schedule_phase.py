@@ -1,4 +1,4 @@
-"""On-time polls keep their phase: the next poll counts from the request, not the end.
+"""On-time polls keep their phase: the next poll counts from the due time, not the end.
 
 Counting from the end of each poll made feeds sharing one host drift (60 feeds on
 one host at 1 s spacing got 0.958 polls per 60 s interval). These check the rule
@@ -89,8 +89,8 @@ def test_server_hints_and_the_latency_ceiling_still_apply_from_the_due_time() ->
 def simulate(feeds: int, interval: float, spacing: float, rounds: int, *, phase: bool) -> float:
     """Polls per feed per interval on one host whose gate starts a request every ``spacing``.
 
-    Each poll ends 0.2 s after its request starts. ``phase``: schedule by ``next_poll_at``
-    (from the request); else the old rule (end of poll + delay).
+    Each poll ends 0.2 s after its request starts. ``phase``: schedule by ``next_poll_at``;
+    else the old rule (end of poll + delay).
     """
     rng = random.Random(7)
     due: list[datetime | None] = [None] * feeds
@@ -106,7 +106,7 @@ def simulate(feeds: int, interval: float, spacing: float, rounds: int, *, phase:
         gate = start + timedelta(seconds=spacing)
         end = start + timedelta(seconds=0.2)
         if phase:
-            nxt[i] = next_poll_at(due[i], end, interval, OK, SHIPPED, rng, started=start)
+            nxt[i] = next_poll_at(due[i], end, interval, OK, SHIPPED, rng)
         else:
             nxt[i] = end + timedelta(seconds=next_delay(interval, OK, SHIPPED, rng))
         due[i] = nxt[i]
@@ -123,12 +123,12 @@ def test_feeds_sharing_one_host_are_each_polled_once_per_interval() -> None:
     assert 0.98 <= simulate(30, 60, 1.0, 40, phase=True) <= 1.02
 
 
-def test_on_time_counts_from_when_the_request_left_not_when_the_poll_ended() -> None:
-    """A request that left on time, on a poll that took long (pages, extraction)."""
+def test_on_time_is_judged_by_when_the_poll_started_not_when_it_ended() -> None:
+    """A poll that began on time but took long (pages, extraction) keeps its phase."""
     long_poll = next_poll_at(T, at(20), 60, OK, SHIPPED, started=at(0.5))
-    assert long_poll == at(60.5), "from the request: never sooner than the interval after it"
+    assert long_poll == at(60)
     late_start = next_poll_at(T, at(20), 60, OK, PollingSettings(jitter=0), started=at(10))
-    assert late_start == at(80), "left 10 s late: from the end"
+    assert late_start == at(80), "started 10 s late: from the end"
 
 
 async def test_each_poll_knows_when_it_started_and_the_loop_does_not() -> None:
