@@ -200,14 +200,8 @@ class Service:
             seconds=alerts.digest_check_seconds,
             **job,
         )
-        scheduler.add_job(
-            self.watch.check,
-            "interval",
-            seconds=CHECK_SECONDS,
-            id="store_watch",
-            max_instances=1,
-            coalesce=True,
-        )
+        # A plain loop, not an APScheduler job: 3,600 runs an hour cost that much more.
+        watching = asyncio.create_task(_every(CHECK_SECONDS, self.watch.check, self._polls_stop))
         self._start_metrics()
         await self._start_web()
         scheduler.add_job(
@@ -228,7 +222,7 @@ class Service:
             await stop.wait()
         finally:
             await self._shutdown(scheduler)
-            for task in (polling, delivering):
+            for task in (polling, delivering, watching):
                 if not task.done():
                     task.cancel()
 
@@ -399,3 +393,13 @@ class Service:
     async def _explain(self, url: str) -> tuple[Article, list[Verdict]]:
         """Admin ``/test``: this service's fetcher, workers and rules in force read one URL."""
         return await explain_article(url, self.fetcher, self.workers, self.rules.matcher)
+
+
+async def _every(seconds: float, fn: Callable[[], Awaitable[object]], stop: asyncio.Event) -> None:
+    """``fn()`` every ``seconds`` until ``stop`` is set; its errors are logged, not fatal."""
+    while not stop.is_set():
+        try:
+            await fn()
+        except Exception:
+            log.exception("periodic_check_failed", extra={"check": fn.__name__})
+        await asyncio.sleep(seconds)
