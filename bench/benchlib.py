@@ -7,7 +7,7 @@
   enforce Telegram's flood limits with 429 + retry_after, recording each send;
   ``ideal_delivery_end``: the soonest those limits let a set of alerts out.
 - ``RssSampler``: RSS (and PSS) of a process tree, sampled from outside it;
-  ``tree_cpu``: its CPU by role (bot, forkserver, extraction workers).
+  ``tree_cpu``: its CPU by role (bot, extraction workers).
 
 CPU per pipeline stage comes from the pipeline's observer hooks (bench/stages.py).
 """
@@ -492,9 +492,9 @@ class RssSampler:
         if p.pid not in self._cmd:
             self._cmd[p.pid] = [str(p.ppid()), *_cmdline(p)]
         parent, *cmd = self._cmd[p.pid]
-        if int(parent) != self.proc.pid:
-            return "workers"  # forked by the forkserver (same command line as it)
         text = " ".join(cmd)
+        if int(parent) != self.proc.pid or "bot.analysis.worker" in text:
+            return "workers"
         if "forkserver" in text:
             return "forkserver"
         if "resource_tracker" in text:
@@ -536,26 +536,24 @@ def process_cpu() -> float:
 
 
 def tree_cpu(pid: int) -> dict[str, float]:
-    """User+system CPU seconds of a bot process's tree, by role: main, forkserver, workers.
+    """User+system CPU seconds of a bot process's tree, by role: main and workers.
 
-    The bot's direct children are the forkserver (and the resource tracker); the
-    extraction workers are the forkserver's children. A worker retired after its
-    quota is reaped by the forkserver, whose ``children_*`` times then hold its CPU,
-    so none is lost between two snapshots.
+    The extraction workers are the bot's direct children (``python -m
+    bot.analysis.worker``); a worker that exited has been waited for by the bot, so
+    its CPU is in the bot's ``children_*`` times and none is lost between two
+    snapshots. ``forkserver`` stays in the result (always 0 since the pool stopped
+    using multiprocessing) so reports written for it still read.
     """
     import psutil
 
     root = psutil.Process(pid)
     t = root.cpu_times()
-    out = {"main": t.user + t.system, "forkserver": 0.0, "workers": 0.0}
+    out = {"main": t.user + t.system, "forkserver": 0.0}
+    out["workers"] = t.children_user + t.children_system
     for p in root.children(recursive=True):
         with contextlib.suppress(psutil.Error):
             c = p.cpu_times()
-            if p.ppid() == pid:
-                out["forkserver"] += c.user + c.system
-                out["workers"] += c.children_user + c.children_system
-            else:
-                out["workers"] += c.user + c.system
+            out["workers"] += c.user + c.system
     return out
 
 

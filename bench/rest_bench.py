@@ -4,11 +4,19 @@
 a 5-minute interval, no new items. Prints:
 
 - start-up: process spawn to the first feed request;
-- RSS of the whole process tree (bot, forkserver, workers): after the first poll
-  (a burst of 60 feed parses in workers), and once idle workers have exited;
-- CPU seconds of the tree over the measured window, per hour.
+- RSS of the whole process tree (bot and its workers): after the first poll (a
+  burst of 60 feed parses in workers), how long until it is under 100 MB and no
+  worker is left, and at the end of the window at rest;
+- CPU seconds of the tree in the window at rest (which starts once no worker is
+  left: the first poll is not "at rest", as rss2email_compare.py leaves out
+  rss2email's first run too), per hour; the burst's tail is printed apart.
 
     .venv/bin/python bench/rest_bench.py [--minutes 5] [--feeds 60] [--interval 300]
+        [--newsbot /tmp/prodvenv/bin/newsbot]
+
+``--newsbot``: the console script to run, e.g. from a venv installed as the
+container is (``pip install --no-deps -r requirements.lock``, then the project):
+this venv's test extras (rich, cryptography, brotli) add ~10 MB to the bot.
 
 A window shorter than an hour is extrapolated (CPU s/hour = CPU s / window × 3600);
 it says so. The machine may be shared: CPU seconds are the tree's own, not wall time.
@@ -131,13 +139,37 @@ class CpuTally:
         return sum(self.seen.values())
 
 
+def running(p: psutil.Process) -> bool:
+    try:
+        return p.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def settle(pid: int, cpu: CpuTally, limit: float) -> tuple[float, float | None]:
+    """Wait until no worker is left (at most ``limit`` s): (seconds it took, seconds
+    until the tree was first under 100 MB, or None)."""
+    start, under = time.monotonic(), None
+    while time.monotonic() - start < limit:
+        cpu.sample()
+        if under is None and rss_mb(pid) < 100:
+            under = time.monotonic() - start
+        if not any(running(p) for p in tree(pid)[1:]) and under is not None:
+            break
+        time.sleep(2)
+    time.sleep(5)  # the bot gives the burst's memory back 2 s after its last worker left
+    return time.monotonic() - start, under
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--minutes", type=float, default=5.0)
+    ap.add_argument("--minutes", type=float, default=5.0, help="the window at rest")
+    ap.add_argument("--settle-minutes", type=float, default=4.0, help="at most, after the burst")
     ap.add_argument("--feeds", type=int, default=60)
     ap.add_argument("--items", type=int, default=30)
     ap.add_argument("--interval", type=float, default=300.0)
     ap.add_argument("--fixed", action="store_true", help="polling.adaptive: false")
+    ap.add_argument("--newsbot", default=str(Path(sys.executable).parent / "newsbot"))
     args = ap.parse_args()
     farm = Farm(args.feeds, args.items)
     threading.Thread(target=farm.serve_forever, daemon=True).start()
@@ -161,7 +193,7 @@ def main() -> None:
     if args.fixed:
         settings["polling"] = {"adaptive": False}
     (config / "settings.yaml").write_text(yaml.safe_dump(settings))
-    script = Path(sys.executable).parent / "newsbot"
+    script = Path(args.newsbot)
     spawned = time.monotonic()
     proc = subprocess.Popen(
         [str(script), "--config", str(config), "run"],
@@ -178,15 +210,17 @@ def main() -> None:
         time.sleep(3)
         burst_rss = rss_mb(proc.pid)
         workers_after_burst = len(tree(proc.pid)) - 1
-        start_cpu, start = cpu.sample(), time.monotonic()
-        start_hits = farm.hits
-        peak, end = burst_rss, start + args.minutes * 60
-        rest_rss = burst_rss
-        while time.monotonic() < end:
+        burst_cpu = cpu.sample()
+        settled, under = settle(proc.pid, cpu, args.settle_minutes * 60)
+        settle_cpu = cpu.sample() - burst_cpu
+        start_cpu, start, start_hits = cpu.sample(), time.monotonic(), farm.hits
+        peak = rest_rss = rss_mb(proc.pid)
+        while time.monotonic() < start + args.minutes * 60:
             time.sleep(5)
             cpu.sample()
             rest_rss = rss_mb(proc.pid)
             peak = max(peak, rest_rss)
+        roles = {f"{p.pid} {p.name()}": p.memory_info().rss / 2**20 for p in tree(proc.pid)}
         used, window = cpu.sample() - start_cpu, time.monotonic() - start
         polls = farm.hits - start_hits
         procs = len(tree(proc.pid))
@@ -198,9 +232,14 @@ def main() -> None:
     print(f"feeds {args.feeds} x {args.items} items, interval {args.interval:.0f} s, no new items")
     print(f"start-up, spawn to first feed request: {startup:.2f} s")
     print(f"tree RSS 3 s after the first poll: {burst_rss:.0f} MB ({workers_after_burst} children)")
+    fell = f"{under / 60:.1f} min after the burst" if under is not None else "not while settling"
+    print(f"tree under 100 MB: {fell}; no worker left after {settled / 60:.1f} min")
+    print(f"CPU from 3 s after the first poll until settled: {settle_cpu:.2f} s (the burst's tail)")
     print(
-        f"tree RSS at rest (end of window): {rest_rss:.0f} MB ({procs} processes); peak {peak:.0f}"
+        f"tree RSS at rest (end of window): {rest_rss:.0f} MB ({procs} processes); "
+        f"peak in the window {peak:.0f}"
     )
+    print("  by process: " + ", ".join(f"{k}: {v:.0f} MB" for k, v in roles.items()))
     print(
         f"window {window / 60:.1f} min: {polls} polls ({farm.not_modified} answered 304 in all), "
         f"CPU {used:.2f} s -> {used / window * 3600:.1f} CPU s/hour (extrapolated)"

@@ -11,42 +11,15 @@ fails with a ``ParseError`` saying why, and every other feed goes on.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
+from bot.analysis.feedjobs import FeedJob, parse_job, probe_job
 from bot.analysis.pool import JobTimedOut, WorkerCrashed, WorkerPool
 from bot.core.errors import ParseError
 from bot.core.models import ParsedFeed
 from bot.ingest.fetch import Fetcher
-from bot.ingest.parse import discover_feeds, parse_feed
 
 R = TypeVar("R")
-
-
-@dataclass(frozen=True, slots=True)
-class FeedJob:
-    """A fetched feed document to parse in a worker."""
-
-    body: bytes
-    url: str
-    content_type: str = ""
-    legacy: bool = False
-
-
-def parse_job(job: FeedJob) -> ParsedFeed:
-    """``parse_feed`` as a worker job."""
-    return parse_feed(job.body, job.url, job.content_type, legacy=job.legacy)
-
-
-def probe_job(job: FeedJob) -> tuple[str | None, list[str]]:
-    """(the feed's title, []) for a feed, else (None, the feeds a web page advertises)."""
-    try:
-        return parse_feed(job.body, job.url, job.content_type).title, []
-    except ParseError:
-        found = discover_feeds(job.body, job.url)
-        if not found:
-            raise
-        return None, found
 
 
 async def _in_worker(workers: WorkerPool, fn: Callable[[FeedJob], R], job: FeedJob) -> R:
@@ -70,9 +43,7 @@ async def parse_in_worker(
     return await _in_worker(workers, parse_job, FeedJob(body, url, content_type, legacy))
 
 
-async def probe_feed(
-    url: str, fetcher: Fetcher, workers: WorkerPool
-) -> tuple[str, str, bool]:
+async def probe_feed(url: str, fetcher: Fetcher, workers: WorkerPool) -> tuple[str, str, bool]:
     """``/addfeed``: the feed's URL, its title, and whether a web page advertised it."""
     result = await fetcher.fetch_feed(url)
     title, advertised = await _in_worker(

@@ -18,41 +18,46 @@ dies, cannot stop a job, and times jobs from submission, queue time included)::
   never time out because another job is slow.
 - A worker is replaced after ``max_tasks_per_child`` jobs, to bound memory, and
   exits after ``idle_seconds`` with nothing to do, so a bot at rest holds none.
-- Workers start lean: the parent's ``__main__`` (under the ``newsbot`` console
-  script, the CLI with pydantic, SQLAlchemy and PTB) is not re-imported in each
-  worker, as multiprocessing would by default (``_lean_preparation``); job
-  functions therefore live in importable modules, never in ``__main__``.
-- Workers are started off the event loop (the first start waits for the
-  forkserver to import trafilatura) and exit when their socket closes, so they
-  never outlive a killed parent.
+- Workers start lean and on demand: each is a fresh ``python -m
+  bot.analysis.worker`` that imports a job's module only when such a job arrives
+  (not the CLI, pydantic, SQLAlchemy, PTB or YAML). multiprocessing is not used:
+  its forkserver (with trafilatura preloaded, ~40 MB) and resource tracker
+  (~13 MB) would stay resident for the bot's whole life. A start costs ~0.2 s
+  of CPU (trafilatura's import), once per ``max_tasks_per_child`` jobs.
+- When the last worker has gone idle, the parent hands the burst's freed heap
+  back to the system (``_give_back_memory``). Workers exit when their socket
+  closes, so they never outlive a killed parent (unless stuck in a job).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import gc
 import logging
-import multiprocessing
-import multiprocessing.spawn as mp_spawn
+import os
 import pickle
 import signal
 import socket
+import subprocess
+import sys
 import time
 from collections import deque
 from collections.abc import Callable
-from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, TypeVar
 
+from bot.analysis.worker import HEADER, READY
 from bot.core.errors import ExtractError
 
-if TYPE_CHECKING:  # workers import this module; they need no settings (pydantic)
+if TYPE_CHECKING:  # the parent's side only; settings are pydantic
     from bot.config.settings import ExtractSettings
 
 log = logging.getLogger(__name__)
 J = TypeVar("J")
 R = TypeVar("R")
-_HEADER = 8  # bytes of a message's length prefix
 _READ = 1 << 20
+_REAP_AFTER = 2.0  # seconds for retired workers to read EOF and exit
 
 
 class JobTimedOut(ExtractError):
@@ -63,87 +68,49 @@ class WorkerCrashed(ExtractError):
     """The worker died while running the job (a segfault, the OOM killer, a kill)."""
 
 
-def _lean_preparation(name: str) -> dict[str, object]:
-    """multiprocessing's start-up data for a child, without the parent's main module.
-
-    By default each forkserver child imports the parent's ``__main__`` again: the
-    console script, and with it the CLI, pydantic, SQLAlchemy and PTB (44 MB and
-    about 1 s of CPU per worker, measured in issue 18). Workers need none of it.
-    """
-    data = _PREPARATION(name)
-    data.pop("init_main_from_path", None)
-    data.pop("init_main_from_name", None)
-    return data
-
-
-_PREPARATION = mp_spawn.get_preparation_data
-
-
-def _context() -> multiprocessing.context.BaseContext:
-    # forkserver: workers start from a clean, single-threaded server (no inherited
-    # event loop or threads), and fork from it fast (trafilatura is preloaded).
-    mp_spawn.get_preparation_data = _lean_preparation  # only this pool starts processes
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["trafilatura", "bot.analysis.page"])
-    return ctx
-
-
-def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
-    buf = bytearray(size)
-    view, got = memoryview(buf), 0
-    while got < size:
-        n = sock.recv_into(view[got:])
-        if n == 0:
-            return None
-        got += n
-    return bytes(buf)
-
-
-def _serve(sock: socket.socket) -> None:
-    """A worker's life: run each job that arrives, answer, exit when the socket closes."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    sock.setblocking(True)
-    while True:
-        head = _recv_exact(sock, _HEADER)
-        data = _recv_exact(sock, int.from_bytes(head, "big")) if head else None
-        if data is None:
-            return
-        fn, job = pickle.loads(data)  # our own parent's bytes
-        try:
-            answer: tuple[bool, object] = (True, fn(job))
-        except Exception as exc:  # the job's own error goes back to the caller
-            answer = (False, exc)
-        try:
-            payload = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # an unpicklable result or error
-            payload = pickle.dumps((False, RuntimeError(f"{fn.__name__}: {exc!r}")))
-        sock.sendall(len(payload).to_bytes(_HEADER, "big") + payload)
+def _child_env() -> dict[str, str]:
+    """The parent's environment, with its import path (job modules may live anywhere on it)."""
+    paths = [p for p in sys.path if p and os.path.isdir(p)]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
 class _Worker:
     """One worker process and the parent's end of its socket."""
 
-    def __init__(self, ctx: multiprocessing.context.BaseContext) -> None:
-        self.sock, child = socket.socketpair()
-        self.proc: BaseProcess = ctx.Process(target=_serve, args=(child,), daemon=True)  # type: ignore[attr-defined]
-        self._child = child
+    def __init__(self) -> None:
+        self.sock, self._child = socket.socketpair()
+        self.proc: subprocess.Popen[bytes] | None = None
         self.jobs = 0
         self.idle_since = 0.0
 
     async def start(self) -> None:
+        """Start ``bot.analysis.worker`` and wait until it says it is ready."""
         try:
-            await asyncio.to_thread(self.proc.start)
+            self.proc = self._launch()
         finally:
             self._child.close()  # the worker holds its own copy now
         self.sock.setblocking(False)
+        loop = asyncio.get_running_loop()
+        if await loop.sock_recv(self.sock, 1) != READY:
+            raise WorkerCrashed(f"the extraction worker did not start ({self.death()})")
+
+    def _launch(self) -> subprocess.Popen[bytes]:
+        # vfork+exec, a millisecond: fine on the event loop, and no thread needed
+        fd = self._child.fileno()
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot.analysis.worker", str(fd)],
+            pass_fds=(fd,),
+            stdin=subprocess.DEVNULL,
+            env=_child_env(),
+        )
 
     async def call(self, fn: Callable[[J], R], job: J) -> tuple[bool, object]:
         """(True, result) or (False, the exception ``fn`` raised)."""
         loop = asyncio.get_running_loop()
         data = pickle.dumps((fn, job), protocol=pickle.HIGHEST_PROTOCOL)
         self.jobs += 1
-        await loop.sock_sendall(self.sock, len(data).to_bytes(_HEADER, "big") + data)
-        head = await self._read(loop, _HEADER)
+        await loop.sock_sendall(self.sock, len(data).to_bytes(HEADER, "big") + data)
+        head = await self._read(loop, HEADER)
         return pickle.loads(await self._read(loop, int.from_bytes(head, "big")))  # type: ignore[no-any-return]
 
     async def _read(self, loop: asyncio.AbstractEventLoop, size: int) -> bytes:
@@ -158,8 +125,11 @@ class _Worker:
 
     def death(self) -> str:
         """How the process ended, once it has (``killed by SIGKILL``, ``exit code 1``)."""
-        self.proc.join(timeout=2)
-        code = self.proc.exitcode
+        if self.proc is None:
+            return "never started"
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=2)
+        code = self.proc.returncode
         if code is None:
             return "still running"
         if code < 0:
@@ -167,13 +137,22 @@ class _Worker:
                 return f"killed by {signal.Signals(-code).name}"
         return f"exit code {code}"
 
+    def running(self) -> bool:
+        """Still alive; collects the exit status (no zombie) once it has exited."""
+        return self.proc is not None and self.proc.poll() is None
+
     def kill(self, *, keep_socket: bool = False) -> None:
         """Stop the process at once; close the socket unless a call is still reading it."""
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            if self.proc.is_alive():
-                self.proc.kill()
+        if self.running():
+            with contextlib.suppress(OSError):
+                self.proc.kill()  # type: ignore[union-attr]
         if not keep_socket:
             self.sock.close()
+
+    def join(self, timeout: float) -> None:
+        if self.proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=timeout)
 
     def retire(self) -> None:
         """Close the socket: an idle worker reads EOF and exits by itself."""
@@ -185,7 +164,6 @@ class WorkerPool:
 
     def __init__(self, settings: ExtractSettings) -> None:
         self.settings = settings
-        self._ctx = _context()
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
         self._starting = 0
@@ -249,7 +227,7 @@ class WorkerPool:
 
     async def _spawn(self) -> _Worker:
         self._starting += 1
-        worker = _Worker(self._ctx)
+        worker = _Worker()
         try:
             await worker.start()
         except BaseException:
@@ -310,6 +288,14 @@ class WorkerPool:
             self.idled += 1
         self._reap()
         self._arm_idle_timer()
+        if not (self._idle or self._busy or self._starting):
+            asyncio.get_running_loop().call_later(_REAP_AFTER, self._at_rest)
+
+    def _at_rest(self) -> None:
+        """No worker left: collect the exited ones, return the burst's memory."""
+        self._reap()
+        if not (self._closed or self._idle or self._busy or self._starting):
+            _give_back_memory()
 
     def _wake_one(self) -> None:
         """A worker slot came free: start a worker for the first waiter still waiting."""
@@ -334,7 +320,7 @@ class WorkerPool:
 
     def _reap(self) -> None:
         """Collect workers that have exited (no zombies), without waiting for any."""
-        self._retired = [w for w in self._retired if _running(w.proc)]
+        self._retired = [w for w in self._retired if w.running()]
 
     def close(self) -> None:
         """Kill every worker; jobs still waiting fail with ``ExtractError``."""
@@ -346,8 +332,7 @@ class WorkerPool:
         for worker in self._busy:  # their calls read EOF, fail, and close the socket
             worker.kill(keep_socket=True)
         for worker in [*self._idle, *self._retired]:
-            with contextlib.suppress(AssertionError):
-                worker.proc.join(timeout=1)
+            worker.join(timeout=1)
         self._idle.clear()
         self._retired.clear()
         while self._waiters:
@@ -356,11 +341,17 @@ class WorkerPool:
                 waiter.set_exception(ExtractError("the worker pool is closed"))
 
 
-def _running(proc: BaseProcess) -> bool:
-    try:
-        return proc.is_alive()
-    except (AssertionError, ValueError):
-        return False
+def _give_back_memory() -> None:
+    """Run the cycle collector, then ask glibc to return free heap pages to the system.
+
+    After a burst the parent holds tens of MB of freed but still mapped arena
+    memory (parsed feeds, HTTP buffers): CPython's allocator frees to malloc,
+    and glibc keeps it. ``malloc_trim(0)`` releases it (measured in bench/RESULTS.md);
+    it is a no-op elsewhere than glibc.
+    """
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _quiet(task: asyncio.Future[None]) -> None:

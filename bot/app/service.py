@@ -26,6 +26,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.analysis.feeds import probe_feed
 from bot.analysis.pool import WorkerPool
+from bot.app.announce import Announcing
 from bot.app.health import check as check_health
 from bot.app.leader import Leadership
 from bot.app.metrics import Metrics, MetricsServer
@@ -37,6 +38,7 @@ from bot.core.models import Article
 from bot.delivery.digest import Digester
 from bot.delivery.drain import Deliverer
 from bot.delivery.senders import ConsoleSender, GatedSender, Sender, ShuttingDown
+from bot.delivery.wakeup import IDLE_SECONDS, DeliveryWake
 from bot.ingest.fetch import Fetcher
 from bot.pipeline.explain import explain_article
 from bot.pipeline.observer import Observer
@@ -78,6 +80,7 @@ class Service:
         self.web: ConsoleServer | None = None  # the web console, while it listens
         self._jobs: set[asyncio.Task] = set()
         self._stopping = False
+        self.delivery: DeliveryWake | None = None  # while serving
 
     async def __aenter__(self) -> Service:
         await self.open()
@@ -106,7 +109,7 @@ class Service:
             recorder,
             console=self.console,
             notify=self._tell_admins,
-            observer=self.observer,
+            observer=Announcing(self.observer, self._alerts_queued),
         )
         sender: Sender = ConsoleSender()
         if not self.console:
@@ -176,18 +179,19 @@ class Service:
         scheduler.add_job(
             self._lead,
             "interval",
-            seconds=self.settings.replica.leader_check_seconds,
+            # SQLite: one process, always the leader; the check only re-asserts it.
+            seconds=self.settings.replica.leader_check_seconds if self.leadership.shared else 60,
             id="leader",
             next_run_time=datetime.now(UTC),
             max_instances=1,
             coalesce=True,
         )
-        scheduler.add_job(
-            self._job,
-            args=(self._deliver,),
-            id="deliver",
-            seconds=alerts.deliver_interval_seconds,
-            **job,
+        # Delivery runs when alerts are queued or a retry falls due (bot/delivery/wakeup.py).
+        # A shared database keeps the 1 s check: another replica may have queued them.
+        idle = alerts.deliver_interval_seconds if self.leadership.shared else IDLE_SECONDS
+        self.delivery = DeliveryWake(self.store.outbox, alerts.deliver_interval_seconds, idle)
+        delivering = asyncio.create_task(
+            self.delivery.run(lambda: self._job(self._deliver), self._polls_stop)
         )
         scheduler.add_job(
             self._job,
@@ -196,14 +200,8 @@ class Service:
             seconds=alerts.digest_check_seconds,
             **job,
         )
-        scheduler.add_job(
-            self.watch.check,
-            "interval",
-            seconds=CHECK_SECONDS,
-            id="store_watch",
-            max_instances=1,
-            coalesce=True,
-        )
+        # A plain loop, not an APScheduler job: 3,600 runs an hour cost that much more.
+        watching = asyncio.create_task(_every(CHECK_SECONDS, self.watch.check, self._polls_stop))
         self._start_metrics()
         await self._start_web()
         scheduler.add_job(
@@ -224,8 +222,9 @@ class Service:
             await stop.wait()
         finally:
             await self._shutdown(scheduler)
-            if not polling.done():
-                polling.cancel()
+            for task in (polling, delivering, watching):
+                if not task.done():
+                    task.cancel()
 
     async def _job(self, fn: Callable[[], Awaitable[object]]) -> None:
         """Run one scheduled job, tracked so that shutdown can wait for it."""
@@ -260,6 +259,8 @@ class Service:
         log.info("service_stopping", extra={"running_jobs": len(self._jobs)})
         scheduler.pause()  # no new delivery round or digest starts
         self._polls_stop.set()  # no new poll starts; those in flight get the grace
+        if self.delivery is not None:
+            self.delivery.queued()  # its loop sees the stop and starts no round
         self.gate.close()  # a running delivery round stops before its next send
         try:
             async with asyncio.timeout(SHUTDOWN_GRACE):
@@ -359,6 +360,10 @@ class Service:
         record = None if self.dry_run else self.metrics.record_polls
         await self.pipeline.run_forever(self._polls_stop, on_report=record)
 
+    def _alerts_queued(self) -> None:
+        if self.delivery is not None:  # None: not serving (``once`` drains at its end)
+            self.delivery.queued()
+
     def _prune(self) -> None:
         if not self.leadership.held:
             return
@@ -388,3 +393,13 @@ class Service:
     async def _explain(self, url: str) -> tuple[Article, list[Verdict]]:
         """Admin ``/test``: this service's fetcher, workers and rules in force read one URL."""
         return await explain_article(url, self.fetcher, self.workers, self.rules.matcher)
+
+
+async def _every(seconds: float, fn: Callable[[], Awaitable[object]], stop: asyncio.Event) -> None:
+    """``fn()`` every ``seconds`` until ``stop`` is set; its errors are logged, not fatal."""
+    while not stop.is_set():
+        try:
+            await fn()
+        except Exception:
+            log.exception("periodic_check_failed", extra={"check": fn.__name__})
+        await asyncio.sleep(seconds)

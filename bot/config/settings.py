@@ -127,7 +127,7 @@ class TelegramSettings(_Section):
     # Broadcast targets: channel (or any chat) id -> topics it always receives.
     channels: dict[int, tuple[str, ...]] = {}
     token: SecretStr | None = None
-    poll_timeout_seconds: int = Field(30, ge=0, le=50)
+    poll_timeout_seconds: int = Field(50, ge=0, le=50)  # Telegram's maximum: fewest round trips
     # An alert in another language than the chat's gets a "read in …" button to this
     # page: {lang} is the chat's language, {url} the article's (URL-encoded). None: no button.
     translate_url: str | None = DEFAULT_TRANSLATE_URL

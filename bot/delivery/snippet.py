@@ -181,9 +181,7 @@ def _choose(article: Article, groups: Sequence[Sequence[Hit]], limit: int) -> _C
     return _Choice(text, span, found, lead, tail)
 
 
-def snippet(
-    article: Article, groups: Sequence[Sequence[Hit]], limit: int = SNIPPET_CHARS
-) -> str:
+def snippet(article: Article, groups: Sequence[Sequence[Hit]], limit: int = SNIPPET_CHARS) -> str:
     """Escaped HTML around the strongest hits, every hit in bold ("" with no text).
 
     ``groups`` are the hits of each topic the chat follows.
@@ -194,9 +192,7 @@ def snippet(
     return (c.lead + _pieces(c.text, c.span, c.hits) + c.tail).strip()
 
 
-def snippet_line(
-    article: Article, groups: Sequence[Sequence[Hit]], limit: int = LINE_CHARS
-) -> str:
+def snippet_line(article: Article, groups: Sequence[Sequence[Hit]], limit: int = LINE_CHARS) -> str:
     """The same choice as one line of plain text, for a digest."""
     c = _choose(article, groups, limit)
     if c is None:

@@ -165,5 +165,3 @@ def canonical_from_html(html: bytes, base_url: str) -> str | None:
             if related_hosts(parts.hostname, base_host):
                 return canonical_url(resolved)
     return None
-
-

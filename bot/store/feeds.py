@@ -33,6 +33,7 @@ class FeedHealth:
     config_url: str = ""  # as feeds.yaml lists it (``url`` may have moved since)
     poll_lateness: float | None = None  # seconds past due its latest poll started
 
+
 CANDIDATES = 5000  # due feeds looked at per claim; enough for every host to get its share
 
 

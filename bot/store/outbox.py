@@ -23,7 +23,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from bot.core.clock import utcnow
+from bot.core.clock import as_utc, utcnow
 from bot.core.localtime import in_window, zone
 from bot.core.message import Alert
 from bot.store.base import insert_ignore
@@ -191,6 +191,18 @@ class Outbox:
                 )
                 for r in conn.execute(query)
             ]
+
+    def next_attempt_at(self) -> datetime | None:
+        """When the earliest waiting send or edit is due (None: nothing waits).
+
+        Lets delivery sleep until then instead of reading the outbox every second.
+        """
+        waiting = sa.or_(
+            outbox.c.status == "pending", (outbox.c.status == "sent") & outbox.c.needs_edit
+        )
+        with self.engine.connect() as conn:
+            when = conn.execute(sa.select(sa.func.min(outbox.c.next_attempt_at)).where(waiting))
+            return as_utc(when.scalar())
 
     def mark_edited(self, alert_id: int) -> None:
         """The message now names every outlet known so far."""

@@ -176,19 +176,52 @@ async def test_a_job_that_raises_gets_its_own_error_back_and_keeps_its_worker() 
         pool.close()
 
 
-HEAVY = ("_pytest", "pydantic", "sqlalchemy", "telegram", "bot.app", "bot.config")
-LOADED = f"sorted(m for m in __import__('sys').modules if m.startswith({HEAVY!r}))"
+# What a worker must never load: the CLI and the parent's stack.
+HEAVY = ("_pytest", "pydantic", "sqlalchemy", "telegram", "yaml", "httpx", "apscheduler")
+HEAVY += ("bot.app", "bot.config", "bot.store", "bot.telegram", "multiprocessing")
+
+
+def loaded(prefixes: tuple[str, ...]) -> str:
+    """An expression for ``eval`` in a worker (a builtin: importing this test module
+    there would load pytest): the modules held whose names start with ``prefixes``."""
+    return f"sorted(m for m in __import__('sys').modules if m.startswith({prefixes!r}))"
+
+
+RSS = (
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+    b"<item><title>A</title><link>http://127.0.0.1/a</link></item></channel></rss>"
+)
 
 
 async def test_workers_start_lean_and_exit_when_idle() -> None:
     """The parent's __main__ (here pytest) is not re-imported; an idle worker leaves."""
     pool = WorkerPool(ExtractSettings(workers=1, idle_seconds=0.3))
     try:
-        assert await pool.run(eval, LOADED) == [], "the worker imported only what jobs use"
+        assert await pool.run(eval, loaded(HEAVY)) == [], "the worker imported only what jobs use"
         pid = await pool.run(worker_pid, 0)
         assert psutil.pid_exists(pid)
         await asyncio.to_thread(psutil.Process(pid).wait, 10)  # it exits by itself
         assert pool.idled == 1
         assert await pool.run(worker_pid, 0) != pid, "the next job starts a new worker"
+    finally:
+        pool.close()
+
+
+async def test_a_worker_loads_only_what_its_jobs_use() -> None:
+    """Parsing a feed loads no extractor; a page job loads trafilatura, and still no CLI."""
+    from bot.analysis.feedjobs import FeedJob, parse_job
+    from bot.analysis.page import read_source_job
+
+    pool = WorkerPool(ExtractSettings(workers=1))
+    try:
+        feed = await pool.run(parse_job, FeedJob(RSS, "http://127.0.0.1/f.xml"))
+        assert feed.title == "T"
+        assert await pool.run(eval, loaded((*HEAVY, "trafilatura"))) == []
+        html = "<html><body><article>" + "<p>Words of a story, told at length.</p>" * 40
+        page = (html + "</article></body></html>").encode()
+        article, _ = await pool.run(read_source_job, ("t", page, "http://127.0.0.1/a", "text/html"))
+        assert "Words of a story" in article.body
+        assert await pool.run(eval, loaded(HEAVY)) == []
+        assert await pool.run(eval, loaded(("trafilatura",))) != []
     finally:
         pool.close()
