@@ -39,7 +39,7 @@ from bot.delivery.drain import Deliverer
 from bot.delivery.senders import ConsoleSender, GatedSender, Sender, ShuttingDown
 from bot.ingest.fetch import Fetcher
 from bot.pipeline.explain import explain_article
-from bot.pipeline.observer import Observer
+from bot.pipeline.observer import Observer, Observers, StageMeter
 from bot.pipeline.orchestrator import Pipeline
 from bot.pipeline.recorder import DryRunRecorder, StoreRecorder
 from bot.pipeline.report import CycleReport
@@ -121,6 +121,8 @@ class Service:
             store_writable=lambda: float(self.watch.fault is None),
             overdue=self._overdue,
         )
+        # Each analysis's step CPU goes to newsbot_stage_cpu_seconds_total as well.
+        self.pipeline.observer = Observers(self.observer, StageMeter(self.metrics.stage_cpu_spent))
         self.pipeline.scheduler.hooks = SchedulerHooks(
             started=lambda feed, late: self.metrics.poll_started(late),
             saturated=lambda waiting: self.metrics.pollers_exhausted.inc(),
