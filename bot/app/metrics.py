@@ -147,6 +147,13 @@ class Metrics:
             "Times every poller was busy while due feeds waited (raise polling.pollers).",
             registry=r,
         )
+        self.stage_cpu = Counter(
+            "newsbot_stage_cpu_seconds",
+            "CPU seconds spent in each analysis step (prefilter, extract, canonical, match, "
+            "fingerprint), measured in the process that ran it (mostly the extraction workers).",
+            ["stage"],
+            registry=r,
+        )
         # Known label values start at 0, so rate() works from the first scrape.
         for result in POLL_RESULTS:
             self.feeds_polled.labels(result=result)
@@ -196,6 +203,10 @@ class Metrics:
             self.matches.labels(topic=topic).inc(n)
         for outcome, n in report.unanalysed.items():
             self.unanalysed.labels(outcome=outcome).inc(n)
+
+    def stage_cpu_spent(self, stage: str, seconds: float) -> None:
+        """The pipeline's ``StageMeter`` hook: one analysis step's CPU."""
+        self.stage_cpu.labels(stage=stage).inc(seconds)
 
     def alert_result(self, result: str) -> None:
         """The Deliverer's hook: ``"sent"``, or why one send attempt failed."""

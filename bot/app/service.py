@@ -41,7 +41,7 @@ from bot.delivery.senders import ConsoleSender, GatedSender, Sender, ShuttingDow
 from bot.delivery.wakeup import IDLE_SECONDS, DeliveryWake
 from bot.ingest.fetch import Fetcher
 from bot.pipeline.explain import explain_article
-from bot.pipeline.observer import Observer
+from bot.pipeline.observer import Observer, Observers, StageMeter
 from bot.pipeline.orchestrator import Pipeline
 from bot.pipeline.recorder import DryRunRecorder, StoreRecorder
 from bot.pipeline.report import CycleReport
@@ -124,6 +124,10 @@ class Service:
             store_writable=lambda: float(self.watch.fault is None),
             overdue=self._overdue,
         )
+        # Each analysis's step CPU goes to newsbot_stage_cpu_seconds_total as well, and
+        # each recorded alert still wakes delivery (Announcing wraps them all).
+        metered = Observers(self.observer, StageMeter(self.metrics.stage_cpu_spent))
+        self.pipeline.observer = Announcing(metered, self._alerts_queued)
         self.pipeline.scheduler.hooks = SchedulerHooks(
             started=lambda feed, late: self.metrics.poll_started(late),
             saturated=lambda waiting: self.metrics.pollers_exhausted.inc(),

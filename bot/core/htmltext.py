@@ -55,12 +55,21 @@ def _tokens(text: str) -> list[_Token]:
 
 def _width(text: str) -> int:
     """Length in UTF-16 code units: characters beyond U+FFFF count twice."""
+    if text.isascii():
+        return len(text)
     return len(text) + sum(ord(c) > 0xFFFF for c in text)
 
 
+def _shown(m: re.Match[str]) -> str:
+    return "" if m[2] else html.unescape(m[0])
+
+
 def plain(text: str) -> str:
-    """The visible text of Telegram HTML: tags removed, entities decoded."""
-    return "".join(t.shown for t in _tokens(text))
+    """The visible text of Telegram HTML: tags removed, entities decoded.
+
+    One regex pass (the same markup ``_tokens`` finds), not a token per character:
+    every alert is measured on its way out, and that was ~1 ms of the send path."""
+    return _MARKUP.sub(_shown, text)
 
 
 _LINK = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.S | re.I)

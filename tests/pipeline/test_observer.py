@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from bot.analysis.page import Analysis
 from bot.app.service import Service
 from bot.core.message import Alert
 from bot.core.models import Article, Entry, FeedSource, FetchResult, ParsedFeed
-from bot.pipeline.observer import Observer
+from bot.pipeline.observer import Observer, Observers, StageMeter
 from tests.fakes.web import HTML
 from tests.helpers.harness import CORPUS, Harness, rss
 
@@ -114,11 +116,38 @@ async def test_hooks_follow_each_feed_and_item_through_a_cycle(harness: Harness)
         assert {k for _, k, _ in seen.calls} == {feed, down}
 
 
-async def test_without_an_observer_the_pipeline_uses_the_no_op_one(harness: Harness) -> None:
+async def test_without_an_observer_the_pipeline_hears_only_the_stage_meter(
+    harness: Harness,
+) -> None:
     harness.site.route("/feed.xml", rss([]))
     harness.write(["/feed.xml"])
     async with Service(harness.settings(), console=True) as service:
         announcing = service.pipeline.observer  # wakes delivery per recorded alert
-        assert type(announcing.inner) is Observer  # type: ignore[attr-defined]
+        observers = announcing.inner  # type: ignore[attr-defined]
+        assert isinstance(observers, Observers)
+        assert [type(o) for o in observers.observers] == [StageMeter]
         report = await service.once()
     assert (report.feeds, report.failed) == (1, {})
+
+
+async def test_stage_cpu_reaches_the_metrics(harness: Harness) -> None:
+    """newsbot_stage_cpu_seconds_total: each analysis step's CPU, as the worker measured it."""
+    site = harness.site
+    item = {
+        "title": "OVKS verlässt Kasachstan",
+        "link": site.url("/a/1"),
+        "date": datetime.now(UTC),
+    }
+    site.route("/feed.xml", rss([item]))
+    site.route("/a/1", (CORPUS / "pages" / "standard_de.html").read_bytes(), content_type=HTML)
+    harness.write(["/feed.xml"], alerts={"first_poll_max_age_hours": 24})
+    async with Service(harness.settings(), console=True) as service:
+        await service.once()
+        spent = {
+            s.labels["stage"]: s.value
+            for family in text_string_to_metric_families(service.metrics.render().decode())
+            if family.name == "newsbot_stage_cpu_seconds"
+            for s in family.samples
+            if s.name.endswith("_total")
+        }
+    assert spent["prefilter"] > 0 and spent["extract"] > 0 and spent["match"] > 0
