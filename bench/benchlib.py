@@ -218,6 +218,22 @@ async def _serve_conn(farm: Farm, reader: asyncio.StreamReader, writer: asyncio.
         writer.close()
 
 
+async def bind_hosts(handler: Any, hosts: list[str], backlog: int) -> list[asyncio.AbstractServer]:
+    """One server per farm address, all on one port (a URL per host differs by address only)."""
+    for _ in range(20):
+        servers: list[asyncio.AbstractServer] = []
+        try:
+            servers.append(await asyncio.start_server(handler, hosts[0], 0, backlog=backlog))
+            port = servers[0].sockets[0].getsockname()[1]
+            for host in hosts[1:]:
+                servers.append(await asyncio.start_server(handler, host, port, backlog=backlog))
+            return servers
+        except OSError:
+            for s in servers:
+                s.close()
+    raise RuntimeError("no port free on every farm address")
+
+
 def farm_main(conn: Any, spec: FarmSpec) -> None:
     """Process entry: build the farm, serve it, obey ("publish" | "stats" | "stop")."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -231,22 +247,7 @@ def farm_main(conn: Any, spec: FarmSpec) -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _serve_conn(holder[0], reader, writer)
 
-    async def bind() -> list[asyncio.AbstractServer]:
-        for _ in range(20):
-            servers = []
-            try:
-                first = await asyncio.start_server(handler, hosts[0], 0, backlog=256)
-                servers.append(first)
-                port = first.sockets[0].getsockname()[1]
-                for host in hosts[1:]:
-                    servers.append(await asyncio.start_server(handler, host, port, backlog=256))
-                return servers
-            except OSError:
-                for s in servers:
-                    s.close()
-        raise RuntimeError("no port free on every farm address")
-
-    servers = loop.run_until_complete(bind())
+    servers = loop.run_until_complete(bind_hosts(handler, hosts, backlog=256))
     farm = Farm(spec, servers[0].sockets[0].getsockname()[1])
     holder.append(farm)
     stop = threading.Event()

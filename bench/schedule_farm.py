@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any
 
+from benchlib import bind_hosts
+
 WORDS = [
     "".join(
         random.Random(i).choice("bcdfghklmnprstvz") + random.Random(i + 7).choice("aeiou")
@@ -171,21 +173,7 @@ def farm_main(conn: Any, feeds: list[FeedSpec]) -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await serve_conn(farm, reader, writer)
 
-    async def bind() -> list[asyncio.AbstractServer]:
-        for _ in range(20):
-            servers: list[asyncio.AbstractServer] = []
-            try:
-                servers.append(await asyncio.start_server(handler, hosts[0], 0, backlog=512))
-                port = servers[0].sockets[0].getsockname()[1]
-                for host in hosts[1:]:
-                    servers.append(await asyncio.start_server(handler, host, port, backlog=512))
-                return servers
-            except OSError:
-                for s in servers:
-                    s.close()
-        raise RuntimeError("no port free on every farm address")
-
-    servers = loop.run_until_complete(bind())
+    servers = loop.run_until_complete(bind_hosts(handler, hosts, backlog=512))
     farm.port = servers[0].sockets[0].getsockname()[1]
 
     def call(fn: Any) -> Any:
