@@ -147,7 +147,7 @@ class Farm:
             etag = '"full"' if self.full else '"empty"'
             if headers.get("if-none-match") == etag:
                 self.counts["feed_304"] += 1
-                return _head(304, [("ETag", etag)], None), b""
+                return response_head(304, [("ETag", etag)], None), b""
             body = self.feed_docs[feed][1 if self.full else 0]
             if self.full:
                 now = time.time()
@@ -162,7 +162,7 @@ class Farm:
             self.counts["page"] += 1
             return self._body(page, enc, "text/html; charset=utf-8", None)
         self.counts["not_found"] += 1
-        return _head(404, [("Content-Type", "text/plain")], 9), b"not found"
+        return response_head(404, [("Content-Type", "text/plain")], 9), b"not found"
 
     def _body(self, body: bytes, enc: bool, ctype: str, etag: str | None) -> tuple[bytes, bytes]:
         import gzip
@@ -175,13 +175,14 @@ class Farm:
         elif self.spec.gzip:
             body = gzip.decompress(body)
         self.counts["bytes"] += len(body)
-        return _head(200, headers, len(body)), body
+        return response_head(200, headers, len(body)), body
 
 
 _REASONS = {200: "OK", 304: "Not Modified", 404: "Not Found"}
 
 
-def _head(status: int, headers: list[tuple[str, str]], length: int | None) -> bytes:
+def response_head(status: int, headers: list[tuple[str, str]], length: int | None) -> bytes:
+    """An HTTP/1.1 status line and headers, for the loopback farms."""
     lines = [f"HTTP/1.1 {status} {_REASONS[status]}"]
     lines += [f"{k}: {v}" for k, v in headers]
     if length is not None:
@@ -189,26 +190,32 @@ def _head(status: int, headers: list[tuple[str, str]], length: int | None) -> by
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
+async def read_request(reader: asyncio.StreamReader) -> tuple[str, str, dict[str, str]] | None:
+    """(method, path, lower-cased headers) of the next request; None once the client is gone."""
+    try:
+        raw = await reader.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        return None
+    lines = raw.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ")
+    headers = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    return parts[0], parts[1] if len(parts) > 1 else "/", headers
+
+
 async def _serve_conn(farm: Farm, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
     host = writer.get_extra_info("sockname")[0]
     farm.counts["connections"] += 1
     try:
-        while True:
-            try:
-                raw = await reader.readuntil(b"\r\n\r\n")
-            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
-                break
-            lines = raw.decode("latin-1").split("\r\n")
-            parts = lines[0].split(" ")
-            headers = {}
-            for line in lines[1:]:
-                name, sep, value = line.partition(":")
-                if sep:
-                    headers[name.strip().lower()] = value.strip()
+        while (request := await read_request(reader)) is not None:
+            method, path, headers = request
             if farm.spec.latency:
                 await asyncio.sleep(farm.spec.latency)
-            head, body = farm.respond(host, parts[1] if len(parts) > 1 else "/", headers)
-            writer.write(head + body if parts[0] != "HEAD" else head)
+            head, body = farm.respond(host, path, headers)
+            writer.write(head + body if method != "HEAD" else head)
             await writer.drain()
             if headers.get("connection", "").lower() == "close":
                 break

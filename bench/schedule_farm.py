@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any
 
-from benchlib import bind_hosts
+from benchlib import bind_hosts, read_request, response_head
 
 WORDS = [
     "".join(
@@ -96,13 +96,6 @@ class Farm:
         ).encode()
 
 
-def _head(status: int, headers: dict[str, str], length: int) -> bytes:
-    reason = {200: "OK", 304: "Not Modified", 404: "Not Found"}[status]
-    lines = [f"HTTP/1.1 {status} {reason}", *(f"{k}: {v}" for k, v in headers.items())]
-    lines.append(f"Content-Length: {length}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-
 def respond(farm: Farm, path: str, headers: dict[str, str]) -> tuple[bytes, bytes] | None:
     """(head, body), or None: hang."""
     now = time.time()
@@ -115,30 +108,21 @@ def respond(farm: Farm, path: str, headers: dict[str, str]) -> tuple[bytes, byte
         for j in farm.items[k]:
             farm.first_served.setdefault(f"/f{k}/a{j}.html", now)
         if headers.get("if-none-match") == etag:
-            return _head(304, {"ETag": etag}, 0), b""
-        return _head(200, {"Content-Type": "application/rss+xml", "ETag": etag}, len(body)), body
+            return response_head(304, [("ETag", etag)], 0), b""
+        rss = [("Content-Type", "application/rss+xml"), ("ETag", etag)]
+        return response_head(200, rss, len(body)), body
     if path.startswith("/f") and "/a" in path:
         k, j = (int(x) for x in path[2:-5].split("/a"))
         body = farm.page(k, j)
-        return _head(200, {"Content-Type": "text/html; charset=utf-8"}, len(body)), body
-    return _head(404, {}, 0), b""
+        return response_head(200, [("Content-Type", "text/html; charset=utf-8")], len(body)), body
+    return response_head(404, [], 0), b""
 
 
 async def serve_conn(farm: Farm, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
     try:
-        while True:
-            try:
-                raw = await reader.readuntil(b"\r\n\r\n")
-            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
-                break
-            lines = raw.decode("latin-1").split("\r\n")
-            headers = {}
-            for line in lines[1:]:
-                name, sep, value = line.partition(":")
-                if sep:
-                    headers[name.strip().lower()] = value.strip()
-            parts = lines[0].split(" ")
-            answer = respond(farm, parts[1] if len(parts) > 1 else "/", headers)
+        while (request := await read_request(reader)) is not None:
+            _, path, headers = request
+            answer = respond(farm, path, headers)
             if answer is None:  # hang: until the client gives up
                 await reader.read()
                 break
