@@ -35,6 +35,7 @@ from bot.delivery.render import View, digest_line, render_alert
 from bot.ingest.fetch import Fetcher
 from bot.pipeline.observer import Observer
 from bot.pipeline.outcomes import PollOutcomes
+from bot.pipeline.phase import Phases
 from bot.pipeline.recorder import Recorder
 from bot.pipeline.report import CycleReport
 from bot.pipeline.retries import RETRY, Retries, Unanalysed, transient
@@ -83,7 +84,7 @@ class Pipeline:
         self.cycles = 0
         self.matcher = rules.matcher
         self._rules = RulesBlob.of(self.matcher)  # what the workers match with
-        self.outcomes = PollOutcomes(settings, recorder, notify)
+        self.outcomes = PollOutcomes(settings, recorder, notify, Phases(store.feeds.active).of)
         self.retries = Retries(recorder)
         self.stories = StoryGrouper(store, recorder, settings.alerts.story_window_hours)
         self._cycle_done = asyncio.Condition()

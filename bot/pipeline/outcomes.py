@@ -1,7 +1,8 @@
 """What one poll's outcome means for its feed: when it is polled next, and its health.
 
 A success schedules the next poll (adaptive interval, server hints, jitter), from
-the time it fell due when it ran on time (bot/pipeline/schedule.py); a
+the time it fell due when it ran on time, at the feed's place in its interval
+(bot/pipeline/schedule.py, bot/pipeline/phase.py); a
 failure backs off, and a feed failing for ``polling.broken_after_hours`` is marked
 broken and the admins are told once (and again when it recovers).
 """
@@ -27,9 +28,14 @@ class PollOutcomes:
     """Records each poll's outcome through the recorder and tells admins of health changes."""
 
     def __init__(
-        self, settings: Settings, recorder: Recorder, notify: Callable[[str], None] | None
+        self,
+        settings: Settings,
+        recorder: Recorder,
+        notify: Callable[[str], None] | None,
+        phases: Callable[[FeedSource], float | None] | None = None,
     ) -> None:
         self.settings, self.recorder, self.notify = settings, recorder, notify
+        self.phases = phases  # a feed's phase (bot/pipeline/phase.py); None: jitter only
 
     def base(self, feed: FeedSource) -> float:
         """The feed's configured interval: its own, else the global one."""
@@ -60,7 +66,10 @@ class PollOutcomes:
         interval = next_interval(base, feed.current_interval, poll, polling)
         cap = ceiling(base, polling)
         due, started = feed.next_poll_at, POLL_STARTED.get()
-        at = next_poll_at(due, utcnow(), interval, poll, polling, cap=cap, started=started)
+        phase = self.phases(feed) if self.phases is not None else None
+        at = next_poll_at(
+            due, utcnow(), interval, poll, polling, cap=cap, started=started, phase=phase
+        )
         self.recorder.feed_ok(feed, result, at, interval)
         if feed.broken:
             self._notify(f"Feed recovered: {feed.name} ({feed.url}) works again.")

@@ -15,6 +15,12 @@
   sooner than its interval after its last poll (at most that share, as jitter does).
   Jitter applies only when counting from now (an
   on-time feed is already spread, and re-jittering it would random-walk its phase).
+- Phase (bot/pipeline/phase.py): given the feed's phase, a successful poll's next
+  due time is moved toward the feed's slot (by at most the jitter share, in place
+  of random jitter), and a first poll goes straight to its next slot (within one
+  interval: the one time a feed may be polled sooner than its interval, which
+  keeps a new feed's latency within it), so one host's feeds fall due spread
+  across the interval instead of queueing at its gate together.
 - A latency ceiling (``polling.latency_ceiling_seconds``, default twice the base
   interval) caps the wait between successful polls, hints and jitter included, so
   an article waits at most that long for its alert's poll.
@@ -27,6 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.config.settings import PollingSettings
+from bot.pipeline.phase import align, slot_after
 
 ON_TIME_FRACTION = 0.1  # a poll that ended at most this share of its delay past due was on time
 MIN_AHEAD_SECONDS = 1.0  # a next poll is never due sooner than this after the last one ends
@@ -103,12 +110,16 @@ def next_poll_at(
     *,
     cap: float | None = None,
     started: datetime | None = None,
+    phase: float | None = None,
 ) -> datetime:
     """When a feed that fell due at ``due`` and whose poll ended ``now`` is polled next.
 
     From ``due`` when the poll started on time (``started``; unknown: judged by
-    ``now``), see the module's docstring; else from now.
+    ``now``), see the module's docstring; else from now. ``phase``: the feed's
+    place in its interval (None: unknown, random jitter instead).
     """
+    if poll.ok and phase is not None:
+        return _phased(due, now, interval, poll, s, cap, started, phase)
     if poll.ok and due is not None:
         due = min(due, now)  # polled before it fell due (``once``): count from now
         delay = next_delay(interval, poll, s, cap=cap, jitter=False)
@@ -116,3 +127,31 @@ def next_poll_at(
             return max(due + timedelta(seconds=delay), now + timedelta(seconds=MIN_AHEAD_SECONDS))
     delay = next_delay(interval, poll, s, rng, cap=cap)
     return now + timedelta(seconds=max(delay, MIN_AHEAD_SECONDS))
+
+
+def _phased(
+    due: datetime | None,
+    now: datetime,
+    interval: float,
+    poll: Poll,
+    s: PollingSettings,
+    cap: float | None,
+    started: datetime | None,
+    phase: float,
+) -> datetime:
+    """``next_poll_at`` for a feed with a phase: on time from due, late from now, then aligned.
+
+    The slot's period is the delay itself, so a fixed-interval feed's slots recur
+    one interval apart and an on-time feed, once on its slot, stays there.
+    """
+    delay = next_delay(interval, poll, s, cap=cap, jitter=False)
+    window = delay * s.jitter
+    if due is None:  # first poll: to its slot at once (so, once, sooner than its interval)
+        at = slot_after(now + timedelta(seconds=MIN_AHEAD_SECONDS), delay, phase)
+    else:
+        due = min(due, now)  # polled before it fell due (``once``): count from now
+        on_time = ((started or now) - due).total_seconds() <= delay * ON_TIME_FRACTION
+        at = align((due if on_time else now) + timedelta(seconds=delay), delay, phase, window)
+    if cap is not None:
+        at = min(at, now + timedelta(seconds=cap))
+    return max(at, now + timedelta(seconds=MIN_AHEAD_SECONDS))
