@@ -18,7 +18,7 @@ from bot.core.clock import utcnow
 from bot.core.models import FeedSource, FetchResult
 from bot.pipeline.recorder import Recorder
 from bot.pipeline.report import CycleReport
-from bot.pipeline.schedule import Poll, ceiling, next_delay, next_interval, next_poll_at
+from bot.pipeline.schedule import Poll, ceiling, next_interval, next_poll_at
 from bot.pipeline.scheduler import POLL_STARTED
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,11 @@ class PollOutcomes:
         report.failed[feed.url] = message
         report.failed_kinds[feed.url] = kind
         poll = Poll(ok=False, retry_after=wait, failures=feed.consecutive_failures + 1)
-        delay = next_delay(feed.current_interval or self.base(feed), poll, self.settings.polling)
-        self.recorder.feed_failed(feed, kind, message, utcnow() + timedelta(seconds=delay))
+        interval, polling = feed.current_interval or self.base(feed), self.settings.polling
+        at = next_poll_at(
+            feed.next_poll_at, utcnow(), interval, poll, polling, phase=self._phase(feed)
+        )
+        self.recorder.feed_failed(feed, kind, message, at)
         since = feed.failing_since or utcnow()
         broken_after = timedelta(hours=self.settings.polling.broken_after_hours)
         if not feed.broken and utcnow() - since >= broken_after:
@@ -66,13 +69,22 @@ class PollOutcomes:
         interval = next_interval(base, feed.current_interval, poll, polling)
         cap = ceiling(base, polling)
         due, started = feed.next_poll_at, POLL_STARTED.get()
-        phase = self.phases(feed) if self.phases is not None else None
         at = next_poll_at(
-            due, utcnow(), interval, poll, polling, cap=cap, started=started, phase=phase
+            due,
+            utcnow(),
+            interval,
+            poll,
+            polling,
+            cap=cap,
+            started=started,
+            phase=self._phase(feed),
         )
         self.recorder.feed_ok(feed, result, at, interval)
         if feed.broken:
             self._notify(f"Feed recovered: {feed.name} ({feed.url}) works again.")
+
+    def _phase(self, feed: FeedSource) -> float | None:
+        return self.phases(feed) if self.phases is not None else None
 
     def _notify(self, text: str) -> None:
         log.warning("feed_health_changed", extra={"note": text})

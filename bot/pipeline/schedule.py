@@ -17,7 +17,8 @@
   on-time feed is already spread, and re-jittering it would random-walk its phase).
 - Phase (bot/pipeline/phase.py): given the feed's phase, a successful poll's next
   due time is moved toward the feed's slot (by at most the jitter share, in place
-  of random jitter), and a first poll goes straight to its next slot (within one
+  of random jitter; failures back off to a slot too), and a first poll goes
+  straight to its next slot (within one
   interval: the one time a feed may be polled sooner than its interval, which
   keeps a new feed's latency within it), so one host's feeds fall due spread
   across the interval instead of queueing at its gate together.
@@ -118,7 +119,7 @@ def next_poll_at(
     ``now``), see the module's docstring; else from now. ``phase``: the feed's
     place in its interval (None: unknown, random jitter instead).
     """
-    if poll.ok and phase is not None:
+    if phase is not None:
         return _phased(due, now, interval, poll, s, cap, started, phase)
     if poll.ok and due is not None:
         due = min(due, now)  # polled before it fell due (``once``): count from now
@@ -141,11 +142,19 @@ def _phased(
 ) -> datetime:
     """``next_poll_at`` for a feed with a phase: on time from due, late from now, then aligned.
 
-    The slot's period is the delay itself, so a fixed-interval feed's slots recur
-    one interval apart and an on-time feed, once on its slot, stays there.
+    Slots recur every delay, so a fixed-interval feed's recur one interval apart
+    and an on-time feed, once on its slot, stays there. A failure backs off from
+    now to its first slot after the backoff less the jitter share: feeds that failed
+    together (hanging ones, each holding a fetch slot for its first seconds) retry
+    spread across one backoff by phase, not together within its jitter: 100 hanging
+    feeds retrying in the same few seconds took every one of the fetcher's global
+    slots, and every host's healthy polls waited behind them.
     """
     delay = next_delay(interval, poll, s, cap=cap, jitter=False)
     window = delay * s.jitter
+    if not poll.ok:
+        at = slot_after(now + timedelta(seconds=delay - window), delay, phase)
+        return max(at, now + timedelta(seconds=MIN_AHEAD_SECONDS))
     if due is None:  # first poll: to its slot at once (so, once, sooner than its interval)
         at = slot_after(now + timedelta(seconds=MIN_AHEAD_SECONDS), delay, phase)
     else:

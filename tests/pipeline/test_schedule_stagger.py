@@ -197,3 +197,28 @@ def test_sixty_feeds_on_one_host_are_still_polled_once_per_interval() -> None:
     assert len(new["rates"]) == 60
     assert new["rates"][0] >= 0.98 and new["rates"][-1] <= 1.02, new["rates"]
     assert p99(new["late"]) <= 1.0
+
+
+def test_feeds_that_failed_together_retry_spread_across_the_backoff() -> None:
+    """100 hanging feeds failing at one moment used to retry within their +-10 % jitter
+    (each holds a fetch slot for 5 s): by phase they spread over one backoff."""
+    phases = host_phases((i, f"http://h{i % 50}.example/f{i}") for i in range(100))
+    now = at(31)
+    for failures in (1, 2, 3):
+        backoff = 60 * 2 ** (failures - 1)
+        hung = Poll(ok=False, failures=failures)
+        retries = sorted(
+            (next_poll_at(at(0), now, 60, hung, SHIPPED, phase=p) - now).total_seconds()
+            for p in phases.values()
+        )
+        assert retries[0] >= backoff * 0.9 - 1e-6 and retries[-1] < backoff * 1.9
+        per_tenth = [
+            sum(backoff * (0.9 + j / 10) <= r < backoff * (1 + j / 10) for r in retries)
+            for j in range(10)
+        ]
+        assert max(per_tenth) <= 20, per_tenth  # about 10 each, none crowded
+    same_host = [
+        next_poll_at(at(0), now, 60, Poll(ok=False, failures=1), SHIPPED, phase=p)
+        for p in (phases[3], phases[53])
+    ]
+    assert abs((same_host[0] - same_host[1]).total_seconds()) >= 6, "a host's two, apart"
