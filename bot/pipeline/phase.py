@@ -13,7 +13,7 @@ counted from the Unix epoch, so replicas sharing a store agree on it without tal
 
 ``align`` moves a next-poll time toward the feed's slot by at most a window (the
 jitter share of the delay: never further from its interval than jitter used to
-move it); a feed's first poll, which has no phase yet, goes to its next slot.
+move it); a feed's first poll, which has no phase yet, goes to a slot at once.
 """
 
 from __future__ import annotations

@@ -15,13 +15,11 @@
   sooner than its interval after its last poll (at most that share, as jitter does).
   Jitter applies only when counting from now (an
   on-time feed is already spread, and re-jittering it would random-walk its phase).
-- Phase (bot/pipeline/phase.py): given the feed's phase, a successful poll's next
+- Phase (bot/pipeline/phase.py): given the feed's phase, an on-time poll's next
   due time is moved toward the feed's slot (by at most the jitter share, in place
-  of random jitter; failures back off to a slot too), and a first poll goes
-  straight to its next slot (within one
-  interval: the one time a feed may be polled sooner than its interval, which
-  keeps a new feed's latency within it), so one host's feeds fall due spread
-  across the interval instead of queueing at its gate together.
+  of random jitter); a first poll, a late one and a failure go from now straight
+  to the first slot at least the delay less the jitter share away, so one host's
+  feeds fall due spread across the interval instead of queueing at its gate together.
 - A latency ceiling (``polling.latency_ceiling_seconds``, default twice the base
   interval) caps the wait between successful polls, hints and jitter included, so
   an article waits at most that long for its alert's poll.
@@ -140,27 +138,29 @@ def _phased(
     started: datetime | None,
     phase: float,
 ) -> datetime:
-    """``next_poll_at`` for a feed with a phase: on time from due, late from now, then aligned.
+    """``next_poll_at`` for a feed with a phase: on time, from due, aligned; else to a slot.
 
     Slots recur every delay, so a fixed-interval feed's recur one interval apart
-    and an on-time feed, once on its slot, stays there. A failure backs off from
-    now to its first slot after the backoff less the jitter share: feeds that failed
-    together (hanging ones, each holding a fetch slot for its first seconds) retry
-    spread across one backoff by phase, not together within its jitter: 100 hanging
-    feeds retrying in the same few seconds took every one of the fetcher's global
-    slots, and every host's healthy polls waited behind them.
+    and an on-time feed, once on its slot, stays there (off it, it moves toward it
+    by at most the jitter share a poll). A first poll, a late one and a failure go
+    from now to the feed's first slot after the delay less the jitter share: in one
+    step, as one longer gap (a first poll's next slot within the interval fell in
+    the start-up backlog, and the late feeds then crept back 6 s a poll, a +-6 s
+    gap each time), and feeds that ran together (hanging ones, each holding a fetch
+    slot for its first 5 s) go on spread across one delay by phase, not together
+    within its jitter: 100 hanging feeds retrying in the same seconds took every
+    one of the fetcher's global slots, and every host's healthy polls waited.
     """
     delay = next_delay(interval, poll, s, cap=cap, jitter=False)
     window = delay * s.jitter
-    if not poll.ok:
+    due = None if due is None else min(due, now)  # polled before due (``once``): from now
+    late = due is None or ((started or now) - due).total_seconds() > delay * ON_TIME_FRACTION
+    if not poll.ok or late:
         at = slot_after(now + timedelta(seconds=delay - window), delay, phase)
-        return max(at, now + timedelta(seconds=MIN_AHEAD_SECONDS))
-    if due is None:  # first poll: to its slot at once (so, once, sooner than its interval)
-        at = slot_after(now + timedelta(seconds=MIN_AHEAD_SECONDS), delay, phase)
+        if not poll.ok:
+            return max(at, now + timedelta(seconds=MIN_AHEAD_SECONDS))
     else:
-        due = min(due, now)  # polled before it fell due (``once``): count from now
-        on_time = ((started or now) - due).total_seconds() <= delay * ON_TIME_FRACTION
-        at = align((due if on_time else now) + timedelta(seconds=delay), delay, phase, window)
+        at = align(due + timedelta(seconds=delay), delay, phase, window)
     if cap is not None:
         at = min(at, now + timedelta(seconds=cap))
     return max(at, now + timedelta(seconds=MIN_AHEAD_SECONDS))
