@@ -159,6 +159,9 @@ class Fetcher:
             mounts = proxy_mounts(settings.proxy, os.environ if environ is None else environ)
             self.client = _client(policy, limits, mounts, resolver, common)
         self._slots = asyncio.Semaphore(settings.max_concurrency)
+        # Failing feeds' requests take at most half the slots (a bulkhead): 100
+        # hanging feeds retrying, each holding a slot STALL_SECONDS, took them all.
+        self._failing = asyncio.Semaphore(max(1, settings.max_concurrency // 2))
         self._hosts = HostGate(settings.per_host_concurrency, settings.per_host_interval_seconds)
 
     async def aclose(self) -> None:
@@ -166,15 +169,31 @@ class Fetcher:
         await self.client.aclose()
 
     async def fetch_feed(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        failing: bool = False,
     ) -> FetchResult:
-        """GET a feed, conditionally when validators are known."""
+        """GET a feed, conditionally when validators are known.
+
+        ``failing``: its last poll failed; it then shares half the global slots with
+        the other failing feeds, so healthy feeds always find the other half.
+        """
         headers = {"Accept": FEED_ACCEPT}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        return await self._get(url, headers, self.settings.max_feed_bytes, "fetch.max_feed_bytes")
+        if not failing:
+            return await self._get(
+                url, headers, self.settings.max_feed_bytes, "fetch.max_feed_bytes"
+            )
+        await self._failing.acquire()  # before the host's gate: waiting holds none of its slots
+        return await self._get(
+            url, headers, self.settings.max_feed_bytes, "fetch.max_feed_bytes", self._failing
+        )
 
     async def fetch_page(self, url: str) -> FetchResult:
         """GET an article page."""
@@ -182,18 +201,28 @@ class Fetcher:
         return await self._get(url, accept, self.settings.max_page_bytes, "fetch.max_page_bytes")
 
     async def _get(
-        self, url: str, headers: dict[str, str], max_bytes: int, cap: str
+        self,
+        url: str,
+        headers: dict[str, str],
+        max_bytes: int,
+        cap: str,
+        *extra: asyncio.Semaphore,
     ) -> FetchResult:
+        """``extra``: slots already taken for this request, given back with the others."""
         host = (urlsplit(url).hostname or "").lower()
         # Wait out the host's spacing before taking a global slot, so requests queued
         # for one slow or busy host never hold up the other hosts.
-        slot = await self._hosts.enter(host)
+        try:
+            slot = await self._hosts.enter(host)
+        except BaseException:
+            _Held(*extra).release()
+            raise
         try:
             await self._slots.acquire()
         except BaseException:
-            slot.release()
+            _Held(slot, *extra).release()
             raise
-        held = _Held(slot, self._slots)
+        held = _Held(slot, self._slots, *extra)
         stall = asyncio.get_running_loop().call_later(STALL_SECONDS, held.stalled)
         try:
             async with asyncio.timeout(self.settings.deadline_seconds):

@@ -285,7 +285,10 @@ class Pipeline:
     async def poll_feed(self, feed: FeedSource, report: CycleReport) -> str:
         """Fetch, parse and process one feed's new items: OK or NOT_MODIFIED."""
         result = await self.fetcher.fetch_feed(
-            feed.url, etag=feed.etag, last_modified=feed.last_modified
+            feed.url,
+            etag=feed.etag,
+            last_modified=feed.last_modified,
+            failing=feed.consecutive_failures > 0,
         )
         self.observer.on_feed_fetched(feed, result)
         if result.not_modified:

@@ -61,3 +61,37 @@ async def test_an_answered_slow_request_keeps_its_slot(site: LoopbackSite, narro
     assert time.monotonic() - start >= NARROW.deadline_seconds - 0.5, "waited for the drip's end"
     with pytest.raises(FetchError):
         await dripping
+
+
+async def test_failing_feeds_take_at_most_half_the_slots(
+    site: LoopbackSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hanging feeds retrying together took every global slot for their first seconds;
+    a failing feed's request now shares half of them with the other failing ones."""
+    monkeypatch.setattr(fetch, "STALL_SECONDS", 60.0)  # held until the deadline: no stall
+    two = FetchSettings(
+        allow_loopback=True,
+        deadline_seconds=3.0,
+        max_concurrency=2,
+        per_host_concurrency=2,
+        per_host_interval_seconds=0,
+    )
+    site.hang("/hang1")
+    site.hang("/hang2")
+    site.route("/ok", "<rss/>")
+    f = Fetcher(two)
+    try:
+        hanging = [
+            asyncio.create_task(f.fetch_feed(site.url(p), failing=True))
+            for p in ("/hang1", "/hang2")
+        ]
+        await asyncio.sleep(0)
+        start = time.monotonic()
+        assert (await f.fetch_feed(site.url("/ok"))).status == 200
+        assert time.monotonic() - start < two.deadline_seconds - 1, "a slot was left for it"
+        assert site.hits("/hang1") + site.hits("/hang2") == 1, "the second failing one waits"
+        for task in hanging:
+            with pytest.raises(FetchError):
+                await task
+    finally:
+        await f.aclose()
