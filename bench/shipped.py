@@ -12,6 +12,7 @@ alert was queued.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import socket
@@ -111,10 +112,14 @@ def run_bot(
     config = write_config(work, feeds, tg_url, port, host_interval)
     subscribe(config, chats)
     script = Path(sys.executable).parent / "newsbot"
+    command = [str(script), "--config", str(config), "run"]
+    profile = os.environ.get("BENCH_PROFILE_BOT")  # a cProfile of the bot process, written here
+    if profile:
+        command = [sys.executable, "-m", "cProfile", "-o", profile, *command]
     spawned = time.time()
     log = open(work / "bot.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [str(script), "--config", str(config), "run"],
+        command,
         env=child_env(TOKEN),
         stdout=subprocess.DEVNULL,
         stderr=log,

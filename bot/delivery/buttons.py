@@ -19,6 +19,7 @@ from bot.core.htmltext import cut_text
 from bot.core.i18n import texts
 from bot.core.message import Button, Keyboard
 from bot.store import Store
+from bot.store.alertstate import AlertState
 from bot.store.outbox import PendingAlert
 
 MUTE_FOR = timedelta(days=1)
@@ -46,11 +47,12 @@ class AlertButtons:
         if alert.article_id is None:
             return ()
         t = texts(alert.lang)
-        rows = self._topic_rows(alert)
-        reported = self.store.feedback.reported(alert.chat_id, alert.article_id)
+        state = self.store.alert_states.of(alert.chat_id, alert.article_id)
+        rows = self._topic_rows(alert, state)
+        reported = state.reported
         label = t.plain("✓ Reported as not relevant") if reported else t.plain("👎 Not relevant")
         rows.append((Button(label, data=self._sign(alert, NOT_RELEVANT)),))
-        url = self.read_url(alert)
+        url = self._read_url(alert, state)
         if url:
             # Translators: a link to a machine translation into this catalogue's language;
             # name your own language ("Auf Deutsch lesen", "Читать по-русски").
@@ -60,17 +62,16 @@ class AlertButtons:
     def _sign(self, alert: PendingAlert, action: str, *fields: object) -> str:
         return self.signer.sign(alert.chat_id, action, alert.id, *fields)
 
-    def _topic_rows(self, alert: PendingAlert) -> list[tuple[Button, ...]]:
+    def _topic_rows(self, alert: PendingAlert, state: AlertState) -> list[tuple[Button, ...]]:
         t = texts(alert.lang)
         names = self.topic_names()
-        prefs = self.store.subs.settings_of(alert.chat_id)
-        following = set(self.store.subs.topics_of(alert.chat_id))
+        following = state.following
         known = [(i, topic) for i, topic in enumerate(alert.topics) if topic in names]
         one = len(known) == 1
         rows = []
         for i, topic in known[:TOPIC_ROWS]:
             name = cut_text(names[topic], LABEL_CHARS)
-            if topic in prefs.muted:
+            if topic in state.muted:
                 mute = Button(
                     t.plain("🔔 Unmute") if one else t.plain("🔔 {topic}", topic=name),
                     data=self._sign(alert, UNMUTE, i),
@@ -97,11 +98,15 @@ class AlertButtons:
 
     def read_url(self, alert: PendingAlert) -> str | None:
         """A translation page for the article, when it is in another language than the chat's."""
+        if alert.article_id is None:
+            return None
+        return self._read_url(alert, self.store.alert_states.of(alert.chat_id, alert.article_id))
+
+    def _read_url(self, alert: PendingAlert, state: AlertState) -> str | None:
         if not self.translate_url or alert.article_id is None or not alert.lang:
             return None
-        article = self.store.items.article(alert.article_id)
-        if article is None or not article.language:
+        if state.url is None or not state.language:  # pruned, or its language unknown
             return None
-        if article.language.split("-")[0].lower() == alert.lang:
+        if state.language.split("-")[0].lower() == alert.lang:
             return None
-        return self.translate_url.format(lang=alert.lang, url=quote(article.url, safe=""))
+        return self.translate_url.format(lang=alert.lang, url=quote(state.url, safe=""))

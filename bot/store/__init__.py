@@ -13,6 +13,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from bot.core.clock import utcnow
+from bot.store.alertstate import AlertStates
 from bot.store.archive import ArchiveStore
 from bot.store.base import insert_ignore
 from bot.store.console import ConsoleQueries
@@ -55,6 +56,7 @@ class Store:
         self.archive = ArchiveStore(engine)
         self.logins = LoginStore(engine)
         self.console = ConsoleQueries(engine)
+        self.alert_states = AlertStates(engine)  # what an alert's buttons show
 
     @classmethod
     def open(cls, url: str) -> Store:

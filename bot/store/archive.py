@@ -93,9 +93,12 @@ def archive_row(
     }
 
 
+_INSERT = archive.insert()  # built once: one per unmatched article, only the values change
+
+
 def insert_archived(conn: sa.Connection, row: dict) -> None:
     """Insert one archive row and its topic index rows."""
-    archive_id = conn.execute(archive.insert().values(**row)).inserted_primary_key[0]
+    archive_id = conn.execute(_INSERT, row).inserted_primary_key[0]
     if row["topics"]:
         conn.execute(
             archive_topics.insert(),

@@ -141,6 +141,21 @@ def enqueue_alerts(
     insert_ignore(conn, outbox, rows, ("chat_id", "article_id"))
 
 
+# Once per message sent: built once, so only its parameters change (no statement is
+# rebuilt and re-keyed per send).
+_MARK_SENT = (
+    outbox.update()
+    .where(outbox.c.id == sa.bindparam("alert"))
+    .values(
+        status="sent",
+        sent_at=sa.bindparam("at"),
+        message_id=sa.bindparam("message"),
+        attempts=outbox.c.attempts + 1,
+        last_error=None,
+    )
+)
+
+
 class Outbox:
     """Queue operations over the ``outbox`` table."""
 
@@ -214,14 +229,9 @@ class Outbox:
 
     def mark_sent(self, alert_id: int, message_id: int) -> None:
         """Telegram accepted the message."""
-        self._set(
-            outbox.c.id == alert_id,
-            status="sent",
-            sent_at=utcnow(),
-            message_id=message_id,
-            attempts=outbox.c.attempts + 1,
-            last_error=None,
-        )
+        params = {"alert": alert_id, "at": utcnow(), "message": message_id}
+        with self.engine.begin() as conn:
+            conn.execute(_MARK_SENT, params)
 
     def retry_at(self, alert_id: int, when: datetime, error: str) -> None:  # sends and edits
         """A transient failure: try again at ``when``."""

@@ -19,6 +19,12 @@ from bot.store.items import key_hash
 from bot.store.schema import item_problems, items
 
 RETRYING, GIVEN_UP, QUARANTINED = "retrying", "given_up", "quarantined"
+# Asked once per new item with a page: built once, only the page's hash changes.
+_QUARANTINED = (
+    sa.select(item_problems.c.id)
+    .where(item_problems.c.page_hash == sa.bindparam("page"), item_problems.c.state == QUARANTINED)
+    .limit(1)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +105,8 @@ class ProblemStore:
 
     def quarantined(self, url: str) -> bool:
         """Has this page killed its worker often enough never to be analysed again?"""
-        query = sa.select(item_problems.c.id).where(
-            item_problems.c.page_hash == key_hash(url), item_problems.c.state == QUARANTINED
-        )
         with self.engine.connect() as conn:
-            return conn.scalar(query.limit(1)) is not None
+            return conn.scalar(_QUARANTINED, {"page": key_hash(url)}) is not None
 
     def all(self) -> list[Problem]:
         """Every row, oldest first."""

@@ -10,9 +10,11 @@ from the same days that share the names, the places and the topic.
 from __future__ import annotations
 
 import itertools
+import random
 
 import pytest
 
+from bot.analysis import fingerprint as fp_module
 from bot.analysis.fingerprint import (
     EMPTY,
     NUM_PERM,
@@ -302,3 +304,22 @@ def test_texts_without_shingles_match_nothing() -> None:
     assert len(index) == 1
     assert index.match(EMPTY) is None and index.nearest(EMPTY) is None
     assert StoryIndex[str]().match(fingerprint(EN_WIRE)) is None
+
+
+def _one_hash_at_a_time(text: str) -> int:
+    """The MinHash as defined: each slot the least of its hash function over every shingle."""
+    hashes = [fp_module._hash(s) for s in shingles(text)]
+    if not hashes:
+        return EMPTY
+    prime, mask = fp_module._PRIME, fp_module._MASK
+    slots = [min(((a * h + b) % prime) & mask for h in hashes) for a, b in fp_module._PERMS]
+    return int.from_bytes(fp_module._SLOTS.pack(*slots), "little")
+
+
+def test_all_shingles_at_once_give_the_slots_of_the_definition() -> None:
+    """The lane-parallel computation must keep every stored fingerprint valid: same slots."""
+    rng = random.Random(18)
+    vocab = [f"w{i}" for i in range(2000)] + ["Astana", "Қазақстан", "ОДКБ", "Tokayev"]
+    texts = [" ".join(rng.choices(vocab, k=rng.randint(0, 900))) for _ in range(60)]
+    for text in [*texts, EN_WIRE, EN_EDITED, EN_ARREST, "", "a b", "a b c"]:
+        assert fingerprint(text) == _one_hash_at_a_time(text)
