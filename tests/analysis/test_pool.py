@@ -106,14 +106,19 @@ def alive(pid: int) -> bool:
 async def test_a_job_past_its_deadline_is_killed_with_its_worker_and_only_it_fails(
     tmp_path: Path,
 ) -> None:
-    """The jobs queued behind a stuck one wait for a worker, and their clock starts then."""
-    pool = WorkerPool(ExtractSettings(workers=1, timeout_seconds=1.5))
+    """The jobs queued behind a stuck one wait for a worker, and their clock starts then.
+
+    Each job has 2.5 s: enough for a fresh worker to import the job's module and
+    run it on a loaded machine, but the last job is queued 1.5 + 3 × 0.5 s, so a
+    clock started at submission would fail it.
+    """
+    pool = WorkerPool(ExtractSettings(workers=1, timeout_seconds=2.5))
     marker = tmp_path / "pid"
     try:
         async with asyncio.timeout(30):
             results = await asyncio.gather(
-                pool.run(sleeper, str(marker)),
-                *(pool.run(slow_pid, 0.3) for _ in range(4)),  # 1.2 s queued behind it
+                pool.run(sleeper, str(marker), deadline=1.5),
+                *(pool.run(slow_pid, 0.5) for _ in range(4)),  # 2 s queued behind it
                 return_exceptions=True,
             )
     finally:

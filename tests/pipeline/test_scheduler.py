@@ -56,7 +56,9 @@ async def test_no_feed_is_polled_twice_at_once_nor_sooner_than_its_interval(
     paths = [f"/f{i}.xml" for i in range(4)]
     for path in paths:
         site.route_fn(path, tally.feed)
-    harness.write(paths, poll_interval_seconds=0.3)
+    # One request in flight per host and replica: the four feeds' slots are 75 ms
+    # apart, so a replica busy with one feed leaves the next to the other replica.
+    harness.write(paths, poll_interval_seconds=0.3, fetch={"per_host_concurrency": 1})
     settings = harness.settings()
     a_settings = settings.model_copy(
         update={"replica": settings.replica.model_copy(update={"id": "replica-a"})}
