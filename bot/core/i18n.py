@@ -15,6 +15,7 @@ a title can never break a message.
 
 from __future__ import annotations
 
+import asyncio
 import gettext
 import html
 from datetime import datetime, tzinfo
@@ -123,6 +124,31 @@ class Texts:
         from babel.numbers import format_decimal
 
         return format_decimal(value, locale=self.lang)
+
+
+_warm = False
+
+
+async def warmed() -> None:
+    """Import Babel and load each language's CLDR data in a thread, once per process.
+
+    Both are lazy, to keep start-up short; awaited before the first alert is
+    rendered, so that its date does not pay for them (over 100 ms) on the event loop.
+    """
+    global _warm
+    if not _warm:
+        await asyncio.to_thread(_load_babel)
+        _warm = True
+
+
+def _load_babel() -> None:
+    from babel.dates import format_skeleton
+    from babel.numbers import format_decimal
+
+    moment = datetime(2022, 1, 5, 12, 0).astimezone()
+    for lang in LANGUAGES:
+        format_skeleton("MMMd", moment, locale=lang)
+        format_decimal(12345, locale=lang)
 
 
 def zone_label(local: datetime) -> str:

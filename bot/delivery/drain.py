@@ -35,6 +35,7 @@ from collections.abc import Awaitable, Callable, Collection
 from datetime import timedelta
 
 from bot.config.settings import AlertSettings
+from bot.core import i18n
 from bot.core.clock import utcnow
 from bot.core.errors import ChatGone, ChatMoved, MessageRefused, RetryLater, SendUnavailable
 from bot.core.message import GROUP_PER_MINUTE, Keyboard
@@ -114,7 +115,10 @@ class Deliverer:
             sent, failure = 0, None
             while True:
                 if not self._paused() and failure is None and not self.unrecorded:
-                    for chat, alerts in self._due_by_chat(limit, lanes).items():
+                    due = self._due_by_chat(limit, lanes)
+                    if due:  # the first render's imports, off the loop
+                        await i18n.warmed()
+                    for chat, alerts in due.items():
                         lanes[chat] = asyncio.create_task(self._drain_chat(alerts, slots))
                 if not lanes:
                     break

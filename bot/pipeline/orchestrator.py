@@ -27,7 +27,7 @@ from bot.config.settings import Settings
 from bot.core.clock import utcnow
 from bot.core.errors import ExtractError, FeedError, FetchError
 from bot.core.hosts import fair_pick
-from bot.core.i18n import pick
+from bot.core.i18n import pick, warmed
 from bot.core.language import guess_language
 from bot.core.message import Alert
 from bot.core.models import Article, Entry, FeedSource, TopicMatch
@@ -389,6 +389,7 @@ class Pipeline:
             return UNMATCHED
         if article.language is None:
             article = replace(article, language=guess_language(article.body or article.summary))
+        await warmed()  # Babel, for the dates in the alert: loaded off the loop
         alerts = self._alerts(article, found)
         story = self.stories.story_of(analysis.fingerprint)
         line = digest_line(article, found)
