@@ -133,10 +133,12 @@ class Pipeline:
             window.alerts += report.alerts
             window.failed.update(report.failed)
 
-        async def between(report: CycleReport) -> CycleReport:
+        async def between(report: CycleReport, idle: bool) -> CycleReport:
             nonlocal report_at, beat_at, rules_at, window
             now = time.monotonic()
-            self.recorder.flush(older_than=FLUSH_SECONDS)  # give 304'd feeds back
+            # Give 304'd feeds back: batched while polls run, at once when none does
+            # (at rest, waiting a second would cost a wake of its own per poll).
+            self.recorder.flush(older_than=0.0 if idle else FLUSH_SECONDS)
             if now - rules_at >= RULES_SECONDS:
                 rules_at = now
                 await self._refresh_rules()

@@ -111,15 +111,16 @@ class PollScheduler:
         forever: bool = False,
         next_due: Callable[[], float | None] | None = None,
         stop: asyncio.Event | None = None,
-        between: Callable[[CycleReport], Awaitable[CycleReport]] | None = None,
+        between: Callable[[CycleReport, bool], Awaitable[CycleReport]] | None = None,
         each: Callable[[CycleReport], None] | None = None,
     ) -> None:
         """Poll what ``take`` hands out until it is drained (or, ``forever``, until ``stop``).
 
         ``next_due``: seconds until a feed falls due (None: none known), for the sleep.
-        ``between``: awaited at each wake with the report so far (flushes, heartbeat,
-        rules reload); returns the report to go on with. ``each``: every poll counts
-        into its own report, handed to ``each`` as it ends. Once ``stop`` is set no poll
+        ``between``: awaited at each wake with the report so far and whether no poll
+        is running (flushes, heartbeat, rules reload); returns the report to go on
+        with. ``each``: every poll counts into its own report, handed to ``each`` as
+        it ends. Once ``stop`` is set no poll
         starts, and the run returns when the running ones end (cancel it to cut short).
         """
         pool = _Pool(self.pollers)
@@ -130,11 +131,11 @@ class PollScheduler:
                     return
                 await self._sleep(pool, forever, next_due, stop)
                 if between is not None:
-                    report = await between(report)
+                    report = await between(report, not pool.running)
             while pool.running:  # stopping: let the polls in flight finish
                 await self._sleep(pool, False, None, None)
                 if between is not None:
-                    report = await between(report)
+                    report = await between(report, not pool.running)
         finally:
             await self._abandon(pool)
 
