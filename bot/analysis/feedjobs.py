@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from bot.core.errors import ParseError
 from bot.core.models import ParsedFeed
-from bot.ingest.parse import discover_feeds, parse_feed
+
+# bot.ingest.parse (feedparser, lxml, regex) is imported by the jobs themselves: the
+# parent process imports this module to submit them, and never parses a feed.
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,11 +29,15 @@ class FeedJob:
 
 def parse_job(job: FeedJob) -> ParsedFeed:
     """``parse_feed`` as a worker job."""
+    from bot.ingest.parse import parse_feed
+
     return parse_feed(job.body, job.url, job.content_type, legacy=job.legacy)
 
 
 def probe_job(job: FeedJob) -> tuple[str | None, list[str]]:
     """(the feed's title, []) for a feed, else (None, the feeds a web page advertises)."""
+    from bot.ingest.parse import discover_feeds, parse_feed
+
     try:
         return parse_feed(job.body, job.url, job.content_type).title, []
     except ParseError:

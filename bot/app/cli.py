@@ -8,6 +8,7 @@ trafilatura and the whole pipeline, which only ``run`` and ``once`` use.
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -214,6 +215,7 @@ async def _run(settings: Settings, console: bool) -> None:
         loop.add_signal_handler(sig, stop.set)
     service = Service(settings, console=console)
     await open_service(service)
+    gc.enable()  # paused by main() for start-up; the start-up heap is frozen now
     try:
         log_started(service)
         await service.serve(stop)
@@ -227,6 +229,7 @@ async def _once(settings: Settings, console: bool, dry_run: bool) -> int:
 
     service = Service(settings, console=console, dry_run=dry_run)
     await open_service(service)
+    gc.enable()
     try:
         report = await service.once()
     finally:
@@ -283,6 +286,12 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
+    # Start-up builds ~150,000 objects that live as long as the process: collecting
+    # while importing them is wasted work (about an eighth of start-up). The service
+    # turns collection back on once it has frozen them (Service.open).
+    paused = args.command in ("run", "once") and gc.isenabled()
+    if paused:
+        gc.disable()
     try:
         from bot.app.logs import setup_logging
         from bot.config.settings import load_settings
@@ -303,6 +312,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NewsbotError as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if paused:
+            gc.enable()
 
 
 if __name__ == "__main__":

@@ -10,15 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
-from bot.config.edit import edit_file
 from bot.config.yamlfile import parse_text
 from bot.core.errors import ConfigError
 from bot.rules.file import parse_rules
 from bot.rules.model import TOPIC_ID, RuleSet, parse_pattern
 from bot.rules.saferegex import check_regex
+
+if TYPE_CHECKING:  # ruamel.yaml is loaded by the first edit, not by every start-up
+    from ruamel.yaml.comments import CommentedMap
 
 PARTS = ("any", "all", "none", "exclude")
 
@@ -34,6 +35,8 @@ class EditRefused(ConfigError):
 
 def edit_rules(path: Path, change: Callable[[CommentedMap], None]) -> RuleSet:
     """Apply ``change`` to the rules file if the result is a valid rules file."""
+
+    from bot.config.edit import edit_file
 
     def check(text: str) -> RuleSet:
         data, lines = parse_text(text, path)
@@ -51,6 +54,8 @@ def _topic(doc: CommentedMap, topic_id: str) -> CommentedMap:
 
 def add_topic(doc: CommentedMap, topic_id: str, name: str) -> None:
     """A new topic whose first term is its name."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
     if not re.fullmatch(TOPIC_ID, topic_id):
         raise EditRefused("bad_topic_id", f"'{topic_id}' is not a topic id", topic=topic_id)
     if any(t.get("id") == topic_id for t in doc.get("topics") or []):
@@ -64,6 +69,8 @@ def add_topic(doc: CommentedMap, topic_id: str, name: str) -> None:
 
 def add_term(doc: CommentedMap, topic_id: str, term: str) -> str:
     """Append a term to a topic's ``any`` list; returns "any"."""
+    from ruamel.yaml.comments import CommentedSeq
+
     topic = _topic(doc, topic_id)
     terms = topic.setdefault("any", CommentedSeq())
     if term in terms:

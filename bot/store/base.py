@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 
 def insert_ignore(
@@ -16,6 +16,8 @@ def insert_ignore(
     if not rows:
         return 0
     if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql  # ~35 ms of imports a SQLite store never needs
+
         # Count the rows RETURNING gives back: SQLAlchemy adds an implicit RETURNING for
         # the primary key, and then psycopg reports rowcount -1, inserted or not.
         stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=list(keys))

@@ -12,7 +12,6 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.config.edit import edit_feeds
 from bot.config.feeds import load_feeds
 from bot.config.settings import Settings
 from bot.core.errors import ConfigError, FeedError
@@ -149,6 +148,8 @@ class FeedAdmin:
 
     async def _save(self, conv: Conversation, t: Texts, change: Callable[[Any], None]) -> bool:
         try:
+            from bot.config.edit import edit_feeds  # ruamel.yaml: loaded for the first edit
+
             feeds = edit_feeds(self.settings.feeds_path, change)
         except ConfigError as exc:
             log.warning("feeds_edit_refused", extra={"error": str(exc)})
