@@ -120,8 +120,8 @@ class PollScheduler:
         ``between``: awaited at each wake with the report so far and whether no poll
         is running (flushes, heartbeat, rules reload); returns the report to go on
         with. ``each``: every poll counts into its own report, handed to ``each`` as
-        it ends. Once ``stop`` is set no poll
-        starts, and the run returns when the running ones end (cancel it to cut short).
+        it ends. Once ``stop`` is set no poll starts, and the run returns when the
+        running ones end (cancel it to cut short).
         """
         pool = _Pool(self.pollers)
         try:

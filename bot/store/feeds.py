@@ -188,20 +188,13 @@ class FeedStore:
         a cycle that claims in batches must not claim a feed it is still polling.
         """
         now = utcnow()
-        due = sa.or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now)
-        mine = feeds.c.lease_owner == owner
+        renewable = datetime.max  # any lease of its own, unless taken since cycle_start
         if cycle_start is not None:
-            mine &= feeds.c.lease_until < cycle_start + timedelta(seconds=lease_seconds)
-        free = sa.or_(feeds.c.lease_until.is_(None), feeds.c.lease_until < now, mine)
-        query = (
-            sa.select(feeds.c.id)
-            .where(feeds.c.enabled, due, free)
-            .order_by(feeds.c.next_poll_at.is_not(None), feeds.c.next_poll_at, feeds.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
+            renewable = cycle_start + timedelta(seconds=lease_seconds)
+        params = {"now": now, "owner": owner, "renewable_before": renewable}
+        query = _CLAIMABLE.with_only_columns(feeds.c.id).limit(limit)
         with self.engine.begin() as conn:
-            ids = list(conn.scalars(query))
+            ids = list(conn.scalars(query, params))
             if ids:
                 conn.execute(
                     feeds.update()
