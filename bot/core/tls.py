@@ -1,9 +1,11 @@
 """One TLS client context for every HTTP client newsbot makes.
 
 Each httpx client would otherwise build its own and load the CA bundle again
-(about 35 ms each; three at start-up: the fetcher and PTB's two). The trust
-store is httpx's default: certifi's bundle, or ``SSL_CERT_FILE`` /
-``SSL_CERT_DIR`` when set.
+(about 35 ms each at start-up). The fetcher's transports use it; PTB's two
+requests still build their own (passing it through ``HTTPXRequest`` made the
+console's browser test miss its first getUpdates now and then: not understood
+yet). The trust store is httpx's default: certifi's bundle, or
+``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set.
 """
 
 from __future__ import annotations

@@ -10,14 +10,12 @@ import logging
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
-from telegram.request import HTTPXRequest
 
 from bot.config.settings import TOKEN_ENV, Settings
 from bot.core.callbacks import Signer
 from bot.core.errors import ConfigError
 from bot.core.htmltext import split_html
 from bot.core.message import GROUP_PER_MINUTE, OVERALL_PER_SECOND
-from bot.core.tls import client_context
 from bot.delivery.buttons import AlertButtons
 from bot.delivery.senders import Sender
 from bot.rules.live import LiveRules
@@ -51,7 +49,6 @@ def build_application(settings: Settings) -> Application:
         raise ConfigError(f"environment variable {TOKEN_ENV} is not set")
     base = settings.telegram.base_url
     timeout = settings.telegram.poll_timeout_seconds + 15
-    tls = {"verify": client_context()}
     return (
         ApplicationBuilder()
         .token(settings.token)
@@ -66,11 +63,7 @@ def build_application(settings: Settings) -> Application:
                 max_retries=0,
             )
         )
-        # PTB's own two requests, as its builder makes them, but sharing one TLS context.
-        .request(HTTPXRequest(connection_pool_size=256, httpx_kwargs=tls))
-        .get_updates_request(
-            HTTPXRequest(connection_pool_size=1, read_timeout=timeout, httpx_kwargs=tls)
-        )
+        .get_updates_read_timeout(timeout)
         .build()
     )
 
