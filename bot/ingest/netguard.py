@@ -23,8 +23,6 @@ import httpcore
 import httpx
 from httpcore import AsyncNetworkBackend, AsyncNetworkStream
 
-from bot.core.tls import client_context
-
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 SocketOption = (
@@ -198,7 +196,7 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         self,
         allow: AllowPolicy,
         *,
-        verify: ssl.SSLContext | str | bool | None = None,
+        verify: ssl.SSLContext | str | bool = True,
         http1: bool = True,
         http2: bool = False,
         limits: httpx.Limits = DEFAULT_LIMITS,
@@ -208,8 +206,7 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         resolver: Resolver = system_resolver,
         backend: AsyncNetworkBackend | None = None,
     ) -> None:
-        # None: the context every newsbot client shares (bot.core.tls).
-        ssl_context = client_context() if verify is None else httpx.create_ssl_context(verify)
+        ssl_context = httpx.create_ssl_context(verify=verify)
         self.backend = backend or GuardedBackend(allow, resolver)
         # Same construction as AsyncHTTPTransport (httpx 0.27/0.28), plus the backend.
         self._pool = httpcore.AsyncConnectionPool(
